@@ -1,0 +1,27 @@
+# The README's two commands: `make demo` and `make test`. Both create the virtual environment.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) examples/quickstart.py
+
+# A fresh numba cache for every run: a stale cache can hide an edit to another module.
+# Benchmarks run once each in quick mode (smoke test); `make bench` measures them.
+test: $(VENV)/.installed
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
+	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q tests benchmarks --benchmark-disable
+
+bench: $(VENV)/.installed
+	$(PY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=median,iqr,rounds --benchmark-sort=name
+	$(PY) benchmarks/report.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis build *.egg-info
