@@ -1,0 +1,26 @@
+"""Exceptions raised by numba_ad."""
+
+
+class BranchChangedError(ValueError):
+    """A replay left the control flow recorded on the tape.
+
+    Attributes
+    ----------
+    guard : int
+        Index of the first guard whose outcome changed (guards are numbered in recording order).
+    comparison : str
+        The comparison, such as ``x[0] > 0.5``.
+    location : str
+        ``file:line`` of the user code that made the comparison.
+    """
+
+    def __init__(self, guard, comparison, location, recorded):
+        self.guard = guard
+        self.comparison = comparison
+        self.location = location
+        self.recorded = recorded
+        super().__init__(
+            f"branch changed: `{comparison}` was {recorded} when the tape was recorded and is "
+            f"{not recorded} at this point (guard {guard}, made at {location}). The tape is only "
+            "valid on the recorded branch: record again at this point (ad.trace(f, x)), or use "
+            "ad.grad / ad.function wrappers, which retrace automatically.")

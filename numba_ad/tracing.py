@@ -1,0 +1,392 @@
+"""Tracing: run the user's Python once on traced values and record a tape.
+
+Pure Python: this module never imports or calls a kernel. A ``Traced`` scalar knows its
+slot on the tape and its value at the recording point; every operator, NumPy ufunc and
+math dunder on it appends one op to a ``Recording``. ``TracedArray`` wraps a NumPy object
+array of ``Traced`` so that user code can index, slice, iterate and call NumPy on ``x``.
+
+Comparisons return a ``Comparison``; only when Python asks for its truth (``if``,
+``while``, ``and``, ``max()``...) is a guard op recorded, holding the outcome seen here.
+Constants never become ops except as operands: ``2 * 3`` stays Python arithmetic.
+"""
+import math
+import os
+import sys
+from typing import NamedTuple
+
+import numpy as np
+
+from .ops import SCALAR, Op
+from .tape import INDEX_DTYPE, OP_DTYPE, TapeArrays
+
+_CONST, _INPUT, _PARAM = int(Op.CONST), int(Op.INPUT), int(Op.PARAM)
+_ADD, _SUB, _MUL, _DIV, _POW = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV), int(Op.POW)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+
+class GuardInfo(NamedTuple):
+    """What a guard came from, for messages: ``lhs symbol rhs`` written at ``location``."""
+
+    symbol: str  # the user's comparison: "<", ">", "<=", ">=", "==", "!="
+    lhs: int  # slot of the left operand
+    rhs: int  # slot of the right operand
+    location: str  # "file:line" of the user code that compared
+
+
+class Recording:
+    """The growing buffers of one trace (one Python list per tape field)."""
+
+    def __init__(self):
+        self.op, self.a, self.b, self.c = [_CONST], [0], [0], [0.0]  # slot 0: constant 0.0
+        self.inputs, self.params, self.guards, self.guard_info = [], [], [], []
+        self._consts = {(0.0, 1.0): 0}
+
+    def push(self, op, a, b, c, value):
+        slot = len(self.op)
+        self.op.append(op)
+        self.a.append(a)
+        self.b.append(b)
+        self.c.append(c)
+        return Traced(self, slot, value)
+
+    def const(self, value):
+        """Slot of the constant `value`, recorded once per distinct value."""
+        key = (value, math.copysign(1.0, value)) if value == 0.0 else value  # -0.0 apart from 0.0
+        slot = self._consts.get(key)
+        if slot is None:
+            slot = self.push(_CONST, 0, 0, value, value).slot
+            self._consts[key] = slot
+        return slot
+
+    def input(self, value):
+        traced = self.push(_INPUT, len(self.inputs), 0, 0.0, float(value))
+        self.inputs.append(traced.slot)
+        return traced
+
+    def param(self, value):
+        traced = self.push(_PARAM, len(self.params), 0, 0.0, float(value))
+        self.params.append(traced.slot)
+        return traced
+
+    def arrays(self, outputs):
+        """The tape as TapeArrays, with the given output slots."""
+        idx = lambda v: np.array(v, dtype=INDEX_DTYPE)  # noqa: E731
+        return TapeArrays(np.array(self.op, dtype=OP_DTYPE), idx(self.a), idx(self.b),
+                          np.array(self.c, dtype=np.float64), idx(self.inputs), idx(outputs),
+                          idx(self.params), idx(self.guards))
+
+
+# ---------------------------------------------------------------------------------------
+# Recording ops. `x`, `y` are Traced or plain numbers (at least one is Traced).
+# ---------------------------------------------------------------------------------------
+def _number(v):
+    """float(v) for a real number (Python, NumPy scalar, 0-d array); None otherwise."""
+    if type(v) is float or type(v) is int or type(v) is bool:
+        return float(v)
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        return float(v)
+    if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiub":
+        return float(v)
+    return None
+
+
+def _operand(rec, v):
+    """(slot, value) of an operand of an op recorded on `rec`."""
+    if type(v) is Traced:
+        if v._rec is not rec:
+            raise ValueError("cannot combine traced values from two different recordings")
+        return v.slot, v.value
+    number = _number(v)
+    if number is None:
+        raise TypeError(f"cannot record an operation on a {type(v).__name__}; expected a number "
+                        "or a traced value")
+    return rec.const(number), number
+
+
+def _rec_of(*args):
+    for v in args:
+        if type(v) is Traced:
+            return v._rec
+    raise TypeError("no traced operand")  # pragma: no cover - callers guarantee one
+
+
+def _binary(op, x, y):
+    rec = _rec_of(x, y)
+    xs, xv = _operand(rec, x)
+    ys, yv = _operand(rec, y)
+    return rec.push(op, xs, ys, 0.0, SCALAR[op](xv, yv, 0.0))
+
+
+def _unary(op, x, c=0.0):
+    return x._rec.push(op, x.slot, 0, c, SCALAR[op](x.value, 0.0, c))
+
+
+def _power(x, y):
+    if type(y) is not Traced:
+        c = _number(y)
+        if c is None:
+            return NotImplemented
+        if math.isfinite(c) and c == int(c):
+            n = int(c)
+            # Integer exponents: exact special cases, then POWI (negative bases work).
+            if n == 0:
+                return 1.0  # x**0 == 1 for every x, NaN included
+            if n == 1:
+                return x
+            if n == 2:
+                return _unary(int(Op.SQUARE), x)
+            if n == -1:
+                return _unary(int(Op.RECIPROCAL), x)
+            return _unary(int(Op.POWI), x, float(n))
+        return _unary(int(Op.POWC), x, c)
+    if type(x) is not Traced:
+        c = _number(x)
+        if c is None:
+            return NotImplemented
+        return _unary(int(Op.CPOW), y, c)
+    return _binary(_POW, x, y)
+
+
+def _floor_divide(x, y):
+    return _unary(int(Op.FLOOR), _binary(_DIV, x, y))
+
+
+def _remainder(x, y):
+    # Python's and NumPy's modulo: x - y * floor(x / y); d/dx = 1, d/dy = -floor(x / y)
+    return x - y * _floor_divide(x, y)
+
+
+def _user_location():
+    """file:line of the innermost frame outside numba_ad and NumPy."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR, _NUMPY_DIR)):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
+
+
+# symbol -> (guard op, operands swapped?, outcome inverted?)
+_GUARDS = {"<": (int(Op.LT), False, False), ">": (int(Op.LT), True, False),
+           "<=": (int(Op.LE), False, False), ">=": (int(Op.LE), True, False),
+           "==": (int(Op.EQ), False, False), "!=": (int(Op.EQ), False, True)}
+
+
+class Comparison:
+    """A comparison of traced values; asking for its truth records a guard."""
+
+    __slots__ = ("lhs", "rhs", "symbol", "location", "_outcome")
+
+    def __init__(self, lhs, rhs, symbol):
+        self.lhs, self.rhs, self.symbol = lhs, rhs, symbol
+        self.location = _user_location()
+        self._outcome = None
+
+    def __bool__(self):
+        if self._outcome is None:
+            self._outcome = self._record_guard()
+        return self._outcome
+
+    def _record_guard(self):
+        rec = _rec_of(self.lhs, self.rhs)
+        ls, lv = _operand(rec, self.lhs)
+        rs, rv = _operand(rec, self.rhs)
+        op, swapped, inverted = _GUARDS[self.symbol]
+        a, b, av, bv = (rs, ls, rv, lv) if swapped else (ls, rs, lv, rv)
+        v = SCALAR[op](av, bv, 0.0)
+        slot = rec.push(op, a, b, v, v).slot  # c holds the outcome a replay must reproduce
+        rec.guards.append(slot)
+        rec.guard_info.append(GuardInfo(self.symbol, ls, rs, self.location))
+        return (v == 1.0) != inverted
+
+    # A comparison used as a number behaves as Python's bool does (and records its guard).
+    def __int__(self):
+        return int(bool(self))
+
+    __index__ = __int__
+
+    def __float__(self):
+        return float(bool(self))
+
+    def __invert__(self):
+        return not self  # logical not, as NumPy's ~ on booleans
+
+    def __and__(self, other):
+        return bool(self) & bool(other)
+
+    def __or__(self, other):
+        return bool(self) | bool(other)
+
+    def __xor__(self, other):
+        return bool(self) ^ bool(other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __add__(self, other):
+        return int(self) + other
+
+    def __radd__(self, other):
+        return other + int(self)
+
+    def __sub__(self, other):
+        return int(self) - other
+
+    def __rsub__(self, other):
+        return other - int(self)
+
+    def __mul__(self, other):
+        return int(self) * other
+
+    def __rmul__(self, other):
+        return other * int(self)
+
+    def __repr__(self):
+        return f"Comparison({self.lhs!r} {self.symbol} {self.rhs!r})"
+
+
+def _not_a_float(what, hint):
+    return TypeError(
+        f"{what} of a traced value: numba_ad records operations on traced values and cannot turn "
+        f"one into a Python number while tracing. {hint}")
+
+
+_MATH_HINT = ("Use NumPy functions (np.sin, np.exp, ...) or numba_ad's (ad.erf, ad.erfc) instead "
+              "of the math module, and keep traced values out of float(), int() and array stores.")
+
+
+class Traced:
+    """A scalar recorded on a tape: its slot, and its value at the recording point."""
+
+    __slots__ = ("_rec", "slot", "value")
+    __array_priority__ = 1000  # NumPy scalars and arrays defer to our operators
+
+    def __init__(self, rec, slot, value):
+        self._rec = rec
+        self.slot = slot
+        self.value = value
+
+    def __repr__(self):
+        return f"Traced(slot={self.slot}, value={self.value!r})"
+
+    def __add__(self, other):
+        return _binary(_ADD, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+
+    def __radd__(self, other):
+        if type(other) is int and other == 0:
+            return self  # sum() starts from the int 0: no op for it
+        return _binary(_ADD, other, self) if _number(other) is not None else NotImplemented
+
+    def __sub__(self, other):
+        return _binary(_SUB, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+
+    def __rsub__(self, other):
+        return _binary(_SUB, other, self) if _number(other) is not None else NotImplemented
+
+    def __mul__(self, other):
+        return _binary(_MUL, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+
+    def __rmul__(self, other):
+        return _binary(_MUL, other, self) if _number(other) is not None else NotImplemented
+
+    def __truediv__(self, other):
+        return _binary(_DIV, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+
+    def __rtruediv__(self, other):
+        return _binary(_DIV, other, self) if _number(other) is not None else NotImplemented
+
+    def __pow__(self, other):
+        return _power(self, other)
+
+    def __rpow__(self, other):
+        return _power(other, self)
+
+    def __floordiv__(self, other):
+        return _floor_divide(self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+
+    def __rfloordiv__(self, other):
+        return _floor_divide(other, self) if _number(other) is not None else NotImplemented
+
+    def __mod__(self, other):
+        return _remainder(self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+
+    def __rmod__(self, other):
+        return _remainder(other, self) if _number(other) is not None else NotImplemented
+
+    def __neg__(self):
+        return _unary(int(Op.NEG), self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _unary(int(Op.ABS), self)
+
+    def __floor__(self):
+        return _unary(int(Op.FLOOR), self)
+
+    def __ceil__(self):
+        return _unary(int(Op.CEIL), self)
+
+    def __trunc__(self):
+        return _unary(int(Op.TRUNC), self)
+
+    def _compare(self, other, symbol):
+        if _number(other) is None and type(other) is not Traced:
+            return NotImplemented
+        return Comparison(self, other, symbol)
+
+    def __lt__(self, other):
+        return self._compare(other, "<")
+
+    def __le__(self, other):
+        return self._compare(other, "<=")
+
+    def __gt__(self, other):
+        return self._compare(other, ">")
+
+    def __ge__(self, other):
+        return self._compare(other, ">=")
+
+    def __eq__(self, other):
+        return self._compare(other, "==")
+
+    def __ne__(self, other):
+        return self._compare(other, "!=")
+
+    __hash__ = object.__hash__  # identity: traced values can be dict keys and set members
+
+    def __bool__(self):
+        return bool(Comparison(self, 0.0, "!="))
+
+    def __float__(self):
+        raise _not_a_float("float()", _MATH_HINT)
+
+    def __int__(self):
+        raise _not_a_float("int()", _MATH_HINT)
+
+    def __index__(self):
+        raise _not_a_float("Using as an index", "Indices must not depend on x: index with plain integers.")
+
+    def __complex__(self):
+        raise _not_a_float("complex()", _MATH_HINT)
+
+    def __round__(self, ndigits=None):
+        raise _not_a_float("round()", "Use np.floor(v + 0.5) for rounding that records an op.")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .tracing_arrays import apply_ufunc  # arrays build on scalars, not the reverse
+
+        return apply_ufunc(ufunc, method, inputs, kwargs)
+
+
+def trace_function(f, x0, p0=None):
+    """Run f on traced copies of x0 (and p0); return (TapeArrays, scalar_output, guard_info)."""
+    from .tracing_arrays import TracedArray, output_slots
+
+    rec = Recording()
+    x = TracedArray.from_scalars([rec.input(v) for v in x0])
+    if p0 is None:
+        result = f(x)
+    else:
+        result = f(x, TracedArray.from_scalars([rec.param(v) for v in p0]))
+    outputs, scalar = output_slots(rec, result)
+    return rec.arrays(outputs), scalar, tuple(rec.guard_info)
