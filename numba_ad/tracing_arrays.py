@@ -85,6 +85,13 @@ def _unwrap(v):
     return v
 
 
+def _index(index):
+    """An index into the object array; a traced index fails with Traced.__index__'s message."""
+    if type(index) is Traced:
+        index.__index__()
+    return index._data if type(index) is TracedArray else index
+
+
 def wrap(result):
     """TracedArray for object arrays, the element for 0-d ones, anything else unchanged."""
     if isinstance(result, np.ndarray) and result.dtype == object:
@@ -156,10 +163,11 @@ class TracedArray:
         return (wrap(v) if isinstance(v, np.ndarray) else v for v in self._data)
 
     def __getitem__(self, index):
-        return wrap(self._data[_unwrap(index)])
+        return wrap(self._data[_index(index)])
 
     def __setitem__(self, index, value):
-        self._data[_unwrap(index)] = _unwrap(value)
+        value = value._data if type(value) is TracedArray else value
+        self._data[_index(index)] = value
 
     def __repr__(self):
         return f"TracedArray(shape={self.shape})"
