@@ -20,3 +20,13 @@ KERNEL_OPTIONS = dict(cache=CACHE, error_model="numpy", nogil=True)
 def kernel(fn):
     """Compile `fn` as a numba_ad kernel (nopython, cached, IEEE arithmetic)."""
     return njit(**KERNEL_OPTIONS)(fn)
+
+
+def kernel_inline(fn):
+    """As kernel, inlined into its callers at numba IR level.
+
+    For the op table's value/partials: LLVM left the long op switch un-inlined, and inlining
+    it cut P1 (n=100000) primal from 2.6 to 1.1 ns/op and linearize from 3.7 to 1.4 ns/op;
+    cold import + first gradient stayed at 2.6 s.
+    """
+    return njit(inline="always", **KERNEL_OPTIONS)(fn)

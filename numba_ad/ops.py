@@ -26,7 +26,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._config import kernel
+from ._config import kernel, kernel_inline
 
 
 class Op(IntEnum):
@@ -269,7 +269,7 @@ def _maximum(x, y):
     return x + y
 
 
-@kernel
+@kernel_inline
 def value(op, x, y, c):
     """Value of a non-structural op."""
     if op == Op.ADD:
@@ -367,7 +367,7 @@ def value(op, x, y, c):
     return math.nan  # unreachable: Tape.from_arrays rejects unknown opcodes
 
 
-@kernel
+@kernel_inline
 def partials(op, x, y, c, v):
     """(d v / d x, d v / d y) of a non-structural op at x, y, with v its value there."""
     if op == Op.ADD:
