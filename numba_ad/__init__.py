@@ -8,6 +8,7 @@ from .errors import BranchChangedError
 from .functions import Recorder, TracedFunction, erf, erfc, grad, jacobian, jvp, trace, value_and_grad, vjp
 from .ops import Op
 from .tape import TapeArrays
+from . import testing  # noqa: E402  numba_ad.testing.check_grads
 
 __version__ = "0.1.0"
 

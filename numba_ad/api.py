@@ -179,6 +179,8 @@ class Tape:
             if self.n_params:
                 raise ValueError(f"this tape was recorded with {self.n_params} parameters: pass params=")
             return x, _NO_PARAMS
+        if not self.n_params:
+            raise ValueError("this tape was recorded without parameters; params must be None")
         return x, _vector(params, self.n_params, "params")
 
     @staticmethod

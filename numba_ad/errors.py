@@ -23,4 +23,5 @@ class BranchChangedError(ValueError):
             f"branch changed: `{comparison}` was {recorded} when the tape was recorded and is "
             f"{not recorded} at this point (guard {guard}, made at {location}). The tape is only "
             "valid on the recorded branch: record again at this point (ad.trace(f, x)), or use "
-            "ad.grad / ad.function wrappers, which retrace automatically.")
+            "the function wrappers (ad.grad, ad.value_and_grad, ad.jacobian), which retrace "
+            "automatically.")

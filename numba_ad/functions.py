@@ -177,7 +177,7 @@ def _special(op, scalar_fn, name):
 
     fn.__name__ = name
     fn.__doc__ = (f"{name}(x): recorded as one op on traced values, math.{name} on numbers "
-                  "(elementwise on arrays). NumPy has no {name}; scipy.special.{name} records too.")
+                  f"(elementwise on arrays). NumPy has no {name}; scipy.special.{name} records too.")
     return fn
 
 

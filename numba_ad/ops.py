@@ -393,13 +393,17 @@ def partials(op, x, y, c, v):
             return 1.0, 0.0
         elif y < x:
             return 0.0, 1.0
-        return 0.5, 0.5
+        elif x == y:
+            return 0.5, 0.5  # a tie: split, as JAX
+        return math.nan, math.nan  # a NaN operand
     elif op == Op.MAXIMUM:
         if x > y:
             return 1.0, 0.0
         elif y > x:
             return 0.0, 1.0
-        return 0.5, 0.5
+        elif x == y:
+            return 0.5, 0.5  # a tie: split, as JAX
+        return math.nan, math.nan  # a NaN operand
     elif op == Op.POWI:
         return c * x ** (c - 1.0), 0.0
     elif op == Op.POWC:

@@ -32,6 +32,9 @@ def check_grads(f, x, params=None, n_directions=3, eps=1e-6, rtol=1e-5, atol=1e-
         fd = (np.atleast_1d(np.asarray(call(x + eps * v), dtype=np.float64))
               - np.atleast_1d(np.asarray(call(x - eps * v), dtype=np.float64))) / (2 * eps)
         _assert_close(jv, fd, rtol, atol, f"JVP vs central difference along random direction {k}")
+        if tape.scalar_output:  # the gradient's own kernel, against the forward mode
+            _assert_close(np.atleast_1d(tape.gradient(x, params=params) @ v), jv, 1e-10, 1e-12,
+                          f"gradient . v vs JVP along random direction {k}")
         jtw = tape.vjp(x, w[0] if tape.scalar_output else w, params=params)
         lhs, rhs = float(w @ jv), float(jtw @ v)
         scale = np.abs(w) @ np.abs(jv) + np.abs(jtw) @ np.abs(v) + 1e-300

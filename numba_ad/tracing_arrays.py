@@ -236,7 +236,7 @@ def _scalar_output(rec, v, where):
             raise ValueError("f returned a traced value from another recording")
         return v.slot
     if isinstance(v, Comparison):
-        raise TypeError(f"f returned a comparison{where}; return numbers (or use ad.where)")
+        raise TypeError(f"f returned a comparison{where}; return numbers")
     number = _number(v)
     if number is None:
         raise TypeError(f"f must return real numbers; got a {type(v).__name__}{where}")

@@ -44,6 +44,11 @@ def test_bad_directions_and_modes(tape):
         vec.gradient(np.ones(2))
 
 
+def test_params_on_a_tape_without_parameters(tape):
+    with pytest.raises(ValueError, match="without parameters"):
+        tape.eval(np.ones(3), params=np.ones(1))
+
+
 def test_integer_points_are_accepted_as_floats(tape):
     assert tape.eval(np.array([1, 2, 3])) == pytest.approx(math.sin(1) * 2 + 3, rel=1e-15)
 

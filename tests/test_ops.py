@@ -177,3 +177,20 @@ def test_nan_and_inf_inputs_propagate_without_error():
     value, grad = tape.value_and_gradient(np.array([0.5, np.inf]))
     assert value == math.inf and grad[0] == math.inf
     assert math.isnan(tape.eval(np.array([0.5, -1.0])))  # log of a negative: NaN, no exception
+
+
+def test_zero_partials_are_structural_zeros_in_both_modes():
+    # x1 * sqrt(x0) at the origin: a zero partial meets an infinite tangent/adjoint
+    for f in (lambda x: [x[1] * np.sqrt(x[0])], lambda x: [np.sqrt(x[0] * x[1])]):
+        tape = ad.trace(f, np.array([1.0, 1.0]))
+        origin = np.zeros(2)
+        fwd = tape.jacobian(origin, mode="forward")
+        rev = tape.jacobian(origin, mode="reverse")
+        np.testing.assert_array_equal(fwd, rev)
+        np.testing.assert_array_equal(fwd, [[0.0, 0.0]])  # both functions vanish on the axes
+
+
+def test_nan_operand_of_maximum_gives_nan_partials():
+    tape = ad.trace(lambda x: np.maximum(x[0], x[1]), np.array([1.0, 2.0]))
+    value, grad = tape.value_and_gradient(np.array([np.nan, 2.0]))
+    assert math.isnan(value) and np.isnan(grad).all()
