@@ -20,8 +20,9 @@ test: $(VENV)/.installed
 	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q tests benchmarks --benchmark-disable
 
 bench: $(VENV)/.installed
-	$(PY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=median,iqr,rounds --benchmark-sort=name
-	$(PY) benchmarks/report.py
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
+	NUMBA_CACHE_DIR=$$cache $(PY) -m pytest -q benchmarks --benchmark-only --benchmark-columns=median,iqr,rounds --benchmark-sort=name && \
+	NUMBA_CACHE_DIR=$$cache $(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis build *.egg-info
