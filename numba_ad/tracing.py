@@ -320,6 +320,11 @@ class Traced:
     def __abs__(self):
         return _unary(int(Op.ABS), self)
 
+    def conjugate(self):
+        return self  # a real value; NumPy's object-array var and std ask for it
+
+    conj = conjugate
+
     def __floor__(self):
         return _unary(int(Op.FLOOR), self)
 

@@ -192,8 +192,16 @@ class TracedArray:
 
     sum, prod, mean, dot = _method("sum"), _method("prod"), _method("mean"), _method("dot")
     cumsum, cumprod, max, min = _method("cumsum"), _method("cumprod"), _method("max"), _method("min")
-    reshape, ravel, transpose = _method("reshape"), _method("ravel"), _method("transpose")
+    ravel = _method("ravel")
     del _method
+
+    def reshape(self, *shape, order="C"):
+        """As ndarray.reshape: x.reshape(2, 3) and x.reshape((2, 3)) both work."""
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
+
+    def transpose(self, *axes):
+        """As ndarray.transpose: X.transpose(1, 0), X.transpose((1, 0)) and X.transpose()."""
+        return np.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
 
     def copy(self):
         return TracedArray(self._data.copy())
