@@ -50,6 +50,19 @@ UFUNCS = {
     np.less: _cmp("<"), np.less_equal: _cmp("<="), np.greater: _cmp(">"),
     np.greater_equal: _cmp(">="), np.equal: _cmp("=="), np.not_equal: _cmp("!="),
 }
+
+def _give_traced_ufunc_methods():
+    """NumPy's object-dtype loops call a method named after the ufunc on each element (np.sin
+    on an object array calls elem.sin()): give Traced those methods, so arrays users build
+    themselves with np.array([x[0], x[1]]) record the same ops as TracedArray does."""
+    for ufunc, handler in UFUNCS.items():
+        name = ufunc.__name__
+        if ufunc.nin in (1, 2) and not hasattr(Traced, name):
+            setattr(Traced, name, handler)
+
+
+_give_traced_ufunc_methods()
+
 # SciPy's erf and erfc are ufuncs too: recognised by name, so SciPy stays optional.
 _BY_NAME = {"erf": _u(Op.ERF), "erfc": _u(Op.ERFC)}
 

@@ -229,3 +229,18 @@ def test_from_arrays_round_trip():
     np.testing.assert_array_equal(again.eval(x), tape.eval(x))
     scalar = ad.Tape.from_arrays(ad.trace(rosen, np.zeros(3)).arrays)
     assert scalar.scalar_output and isinstance(scalar.eval(np.ones(3)), float)
+
+
+def test_object_arrays_built_by_the_user_record_ops():
+    def f(x):
+        y = np.array([x[0], x[1] * 2.0])  # a plain NumPy object array of traced scalars
+        return np.sum(np.sin(y) * np.exp(y)) + np.arctan2(y, np.array([1.0, 2.0]))[0]
+
+    def plain(x):
+        y = np.array([x[0], x[1] * 2.0])
+        return np.sum(np.sin(y) * np.exp(y)) + np.arctan2(y, np.array([1.0, 2.0]))[0]
+
+    tape = ad.trace(f, np.array([0.1, 0.2]))
+    x1 = np.array([0.7, -0.4])
+    assert tape.eval(x1) == pytest.approx(plain(x1), rel=1e-14)
+    check_grads(f, x1)
