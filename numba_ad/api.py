@@ -147,8 +147,7 @@ class Tape:
             raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
         n, m = self.n_inputs, self.n_outputs
         if mode == "forward" or (mode == "auto" and n <= m and not self.scalar_output):
-            J = self.jvp(x, np.eye(n), params)
-            return J if not self.scalar_output else np.asarray(J, dtype=np.float64).reshape(n)
+            return self.jvp(x, np.eye(n), params)  # a scalar tape's jvp of n directions is (n,)
         if self.scalar_output:
             return self.gradient(x, params)
         return np.ascontiguousarray(self.vjp(x, np.eye(m), params).T)

@@ -6,8 +6,8 @@ import numpy as np
 from .api import Tape, _vector, as_real_array
 from .errors import BranchChangedError
 from .ops import Op
-from .tracing import Recording, Traced, _unary, trace_function
-from .tracing_arrays import TracedArray, output_slots, wrap
+from .tracing import Recording, Traced, _unary
+from .tracing_arrays import TracedArray, output_slots, trace_function, wrap
 
 
 def _start_point(x0, name="x0"):

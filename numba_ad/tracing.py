@@ -253,6 +253,23 @@ _MATH_HINT = ("Use NumPy functions (np.sin, np.exp, ...) or numba_ad's (ad.erf, 
               "of the math module, and keep traced values out of float(), int() and array stores.")
 
 
+def _operators(op):
+    """(x op y, y op x) for the class Traced: a number or a Traced operand records the op;
+    anything else (arrays, TracedArray) gets NotImplemented so that its own operator runs."""
+
+    def forward(self, other):
+        if type(other) is Traced or _number(other) is not None:
+            return _binary(op, self, other)
+        return NotImplemented
+
+    def reflected(self, other):
+        if _number(other) is not None:
+            return _binary(op, other, self)
+        return NotImplemented
+
+    return forward, reflected
+
+
 class Traced:
     """A scalar recorded on a tape: its slot, and its value at the recording point."""
 
@@ -267,31 +284,15 @@ class Traced:
     def __repr__(self):
         return f"Traced(slot={self.slot}, value={self.value!r})"
 
-    def __add__(self, other):
-        return _binary(_ADD, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
+    __add__, _radd = _operators(_ADD)
+    __sub__, __rsub__ = _operators(_SUB)
+    __mul__, __rmul__ = _operators(_MUL)
+    __truediv__, __rtruediv__ = _operators(_DIV)
 
     def __radd__(self, other):
         if type(other) is int and other == 0:
             return self  # sum() starts from the int 0: no op for it
-        return _binary(_ADD, other, self) if _number(other) is not None else NotImplemented
-
-    def __sub__(self, other):
-        return _binary(_SUB, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
-
-    def __rsub__(self, other):
-        return _binary(_SUB, other, self) if _number(other) is not None else NotImplemented
-
-    def __mul__(self, other):
-        return _binary(_MUL, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
-
-    def __rmul__(self, other):
-        return _binary(_MUL, other, self) if _number(other) is not None else NotImplemented
-
-    def __truediv__(self, other):
-        return _binary(_DIV, self, other) if type(other) is Traced or _number(other) is not None else NotImplemented
-
-    def __rtruediv__(self, other):
-        return _binary(_DIV, other, self) if _number(other) is not None else NotImplemented
+        return self._radd(other)
 
     def __pow__(self, other):
         return _power(self, other)
@@ -377,21 +378,3 @@ class Traced:
     def __round__(self, ndigits=None):
         raise _not_a_float("round()", "Use np.floor(v + 0.5) for rounding that records an op.")
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .tracing_arrays import apply_ufunc  # arrays build on scalars, not the reverse
-
-        return apply_ufunc(ufunc, method, inputs, kwargs)
-
-
-def trace_function(f, x0, p0=None):
-    """Run f on traced copies of x0 (and p0); return (TapeArrays, scalar_output, guard_info)."""
-    from .tracing_arrays import TracedArray, output_slots
-
-    rec = Recording()
-    x = TracedArray.from_scalars([rec.input(v) for v in x0])
-    if p0 is None:
-        result = f(x)
-    else:
-        result = f(x, TracedArray.from_scalars([rec.param(v) for v in p0]))
-    outputs, scalar = output_slots(rec, result)
-    return rec.arrays(outputs), scalar, tuple(rec.guard_info)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .ops import Op
-from .tracing import Comparison, Traced, _binary, _floor_divide, _number, _power, _remainder, _unary
+from .tracing import Comparison, Recording, Traced, _binary, _floor_divide, _number, _power, _remainder, _unary
 
 
 def _u(op):
@@ -51,17 +51,19 @@ UFUNCS = {
     np.greater_equal: _cmp(">="), np.equal: _cmp("=="), np.not_equal: _cmp("!="),
 }
 
-def _give_traced_ufunc_methods():
-    """NumPy's object-dtype loops call a method named after the ufunc on each element (np.sin
-    on an object array calls elem.sin()): give Traced those methods, so arrays users build
-    themselves with np.array([x[0], x[1]]) record the same ops as TracedArray does."""
+def _give_traced_numpy_methods():
+    """Traced's NumPy protocol, attached here because arrays build on scalars, not the reverse.
+
+    ``__array_ufunc__`` makes np.sin(traced) record; and since NumPy's object-dtype loops call
+    a method named after the ufunc on each element (np.sin on an object array calls
+    elem.sin()), Traced also gets those methods, so arrays users build themselves with
+    np.array([x[0], x[1]]) record the same ops as TracedArray does."""
+    Traced.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kwargs: apply_ufunc(
+        ufunc, method, inputs, kwargs)
     for ufunc, handler in UFUNCS.items():
         name = ufunc.__name__
         if ufunc.nin in (1, 2) and not hasattr(Traced, name):
             setattr(Traced, name, handler)
-
-
-_give_traced_ufunc_methods()
 
 # SciPy's erf and erfc are ufuncs too: recognised by name, so SciPy stays optional.
 _BY_NAME = {"erf": _u(Op.ERF), "erfc": _u(Op.ERFC)}
@@ -281,3 +283,18 @@ def output_slots(rec, result):
             raise ValueError("f returned an empty sequence; a tape needs at least one output")
         return [_scalar_output(rec, v, f" at position {i}") for i, v in enumerate(result)], False
     return [_scalar_output(rec, result, "")], True
+
+
+_give_traced_numpy_methods()
+
+
+def trace_function(f, x0, p0=None):
+    """Run f on traced copies of x0 (and p0); return (TapeArrays, scalar_output, guard_info)."""
+    rec = Recording()
+    x = TracedArray.from_scalars([rec.input(v) for v in x0])
+    if p0 is None:
+        result = f(x)
+    else:
+        result = f(x, TracedArray.from_scalars([rec.param(v) for v in p0]))
+    outputs, scalar = output_slots(rec, result)
+    return rec.arrays(outputs), scalar, tuple(rec.guard_info)

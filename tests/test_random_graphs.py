@@ -22,10 +22,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numba_ad as ad  # noqa: E402
-try:  # SciPy's erf ufuncs record through the ufunc protocol; numba_ad's own stand in without it
-    import scipy.special as sp
-except ImportError:  # pragma: no cover - the test extra installs SciPy
-    sp = ad
+from corpus import sp  # noqa: E402  SciPy's erf ufuncs, or numba_ad's without SciPy
 
 
 # --- the op pool ---------------------------------------------------------------------------
