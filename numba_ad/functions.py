@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .api import Tape, _vector, as_real_array
+from .api import Tape, as_real_array
 from .errors import BranchChangedError
 from .ops import Op
 from .tracing import Recording, Traced, _unary
