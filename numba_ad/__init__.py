@@ -1,16 +1,22 @@
 """numba_ad: automatic differentiation as a JIT-compiled tape executor.
 
 Record f once (``trace``), then evaluate values, gradients, JVPs, VJPs and Jacobians at
-new points with numba-compiled sweeps, without running f's Python again.
+new points with numba-compiled sweeps, without running f's Python again. ``function(f)``
+keeps a tape per branch of f; ``where`` and ``clip`` record both branches in one tape.
 """
 from .api import Tape
-from .errors import BranchChangedError
-from .functions import Recorder, TracedFunction, erf, erfc, grad, jacobian, jvp, trace, value_and_grad, vjp
+from .errors import BranchChangedError, BranchChangedWarning
+from .functions import Recorder, Transformed, erf, erfc, grad, jacobian, jvp, trace, value_and_grad, vjp
+from .multitape import Function, function
 from .ops import Op
+from .selects import clip, where
 from .tape import TapeArrays
 from . import testing  # noqa: E402  numba_ad.testing.check_grads
 
+TracedFunction = Function  # the name before version 0.2
+
 __version__ = "0.1.0"
 
-__all__ = ["BranchChangedError", "Op", "Recorder", "Tape", "TapeArrays", "TracedFunction", "erf",
-           "erfc", "grad", "jacobian", "jvp", "trace", "value_and_grad", "vjp"]
+__all__ = ["BranchChangedError", "BranchChangedWarning", "Function", "Op", "Recorder", "Tape", "TapeArrays",
+           "Transformed", "clip", "erf", "erfc", "function", "grad", "jacobian", "jvp", "trace", "value_and_grad",
+           "vjp", "where"]

@@ -86,26 +86,17 @@ class Tape:
                 f"{self.n_ops} ops, {self.n_guards} guards>")
 
     # -- evaluation -------------------------------------------------------------------------
+    # Each public method is its private twin, which returns (result, index of the failed guard
+    # or -1), plus the raise. ad.function's cache calls the twins: a miss costs no exception.
     def eval(self, x, params=None):
         """f(x): a float for a scalar tape, an array (m,) otherwise."""
-        x, p = self._point(x, params)
-        out = np.empty(self.n_outputs)
-        self._raise_if_failed(drivers.eval_into(self.arrays, x, p, self._w, out))
-        return float(out[0]) if self.scalar_output else out
+        return self._checked(self._eval(x, params))
 
     __call__ = eval
 
     def value_and_gradient(self, x, params=None):
         """(f(x), gradient (n,)) of a scalar tape."""
-        if not self.scalar_output:
-            raise ValueError(f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: "
-                             "use jacobian(x) or vjp(x, w)")
-        x, p = self._point(x, params)
-        d_a, d_b, w_bar = self._linear_buffers()
-        g = np.empty(self.n_inputs)
-        value, failed = drivers.value_and_gradient_into(self.arrays, x, p, self._w, d_a, d_b, w_bar, g)
-        self._raise_if_failed(failed)
-        return float(value), g
+        return self._checked(self._value_and_gradient(x, params))
 
     def gradient(self, x, params=None):
         """Gradient of a scalar tape at x, shape (n,)."""
@@ -113,17 +104,47 @@ class Tape:
 
     def jvp(self, x, v, params=None):
         """J(x) v: (m,) for v (n,), (m, K) for v (n, K); a scalar tape gives a float or (K,)."""
-        x, p = self._point(x, params)
-        V, single = self._directions(v, self.n_inputs, "v")
-        out = np.empty((self.n_outputs, V.shape[1]))
-        self._raise_if_failed(drivers.jvp_into(self.arrays, x, p, V, self._w, *self._linear_buffers()[:2],
-                                               self._lane_buffer(V.shape[1]), out))
-        if self.scalar_output:
-            return float(out[0, 0]) if single else out[0]
-        return out[:, 0] if single else out
+        return self._checked(self._jvp(x, v, params))
 
     def vjp(self, x, w, params=None):
         """J(x)^T w: (n,) for w (m,) (a float for a scalar tape), (n, K) for w (m, K) (or (K,))."""
+        return self._checked(self._vjp(x, w, params))
+
+    def jacobian(self, x, mode="auto", params=None):
+        """Jacobian (m, n) at x ((n,) for a scalar tape).
+
+        mode: "forward" (n tangent directions), "reverse" (m adjoints) or "auto", which
+        picks the one with fewer sweeps (forward when n <= m).
+        """
+        return self._checked(self._jacobian(x, mode, params))
+
+    def _eval(self, x, params):
+        x, p = self._point(x, params)
+        out = np.empty(self.n_outputs)
+        failed = drivers.eval_into(self.arrays, x, p, self._w, out)
+        return (float(out[0]) if self.scalar_output else out), failed
+
+    def _value_and_gradient(self, x, params):
+        if not self.scalar_output:
+            raise ValueError(f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: "
+                             "use jacobian(x) or vjp(x, w)")
+        x, p = self._point(x, params)
+        d_a, d_b, w_bar = self._linear_buffers()
+        g = np.empty(self.n_inputs)
+        value, failed = drivers.value_and_gradient_into(self.arrays, x, p, self._w, d_a, d_b, w_bar, g)
+        return (float(value), g), failed
+
+    def _jvp(self, x, v, params):
+        x, p = self._point(x, params)
+        V, single = self._directions(v, self.n_inputs, "v")
+        out = np.empty((self.n_outputs, V.shape[1]))
+        failed = drivers.jvp_into(self.arrays, x, p, V, self._w, *self._linear_buffers()[:2],
+                                  self._lane_buffer(V.shape[1]), out)
+        if self.scalar_output:
+            return (float(out[0, 0]) if single else out[0]), failed
+        return (out[:, 0] if single else out), failed
+
+    def _vjp(self, x, w, params):
         x, p = self._point(x, params)
         if self.scalar_output:
             w_arr = as_real_array(w, "w")
@@ -133,24 +154,51 @@ class Tape:
         else:
             W, single = self._directions(w, self.n_outputs, "w")
         out = np.empty((self.n_inputs, W.shape[1]))
-        self._raise_if_failed(drivers.vjp_into(self.arrays, x, p, W, self._w, *self._linear_buffers()[:2],
-                                               self._lane_buffer(W.shape[1]), out))
-        return out[:, 0] if single else out
+        failed = drivers.vjp_into(self.arrays, x, p, W, self._w, *self._linear_buffers()[:2],
+                                  self._lane_buffer(W.shape[1]), out)
+        return (out[:, 0] if single else out), failed
 
-    def jacobian(self, x, mode="auto", params=None):
-        """Jacobian (m, n) at x ((n,) for a scalar tape).
-
-        mode: "forward" (n tangent directions), "reverse" (m adjoints) or "auto", which
-        picks the one with fewer sweeps (forward when n <= m).
-        """
+    def _jacobian(self, x, mode, params):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
         n, m = self.n_inputs, self.n_outputs
         if mode == "forward" or (mode == "auto" and n <= m and not self.scalar_output):
-            return self.jvp(x, np.eye(n), params)  # a scalar tape's jvp of n directions is (n,)
+            return self._jvp(x, np.eye(n), params)  # a scalar tape's jvp of n directions is (n,)
         if self.scalar_output:
-            return self.gradient(x, params)
-        return np.ascontiguousarray(self.vjp(x, np.eye(m), params).T)
+            (_, g), failed = self._value_and_gradient(x, params)
+            return g, failed
+        J_T, failed = self._vjp(x, np.eye(m), params)
+        return np.ascontiguousarray(J_T.T), failed
+
+    # -- guards -----------------------------------------------------------------------------
+    def check(self, x, params=None):
+        """None when x lies on the tape's branch (every guard has its recorded outcome), else
+        the index of the first guard that fails there (see guard_description)."""
+        x, p = self._point(x, params)
+        failed = drivers.check_into(self.arrays, x, p, self._w)
+        return None if failed < 0 else int(failed)
+
+    def margins(self, x, params=None):
+        """Per guard, lhs - rhs of its comparison at x, shape (n_guards,).
+
+        lhs and rhs are as the user wrote them (``x[0] > 0.5`` gives x[0] - 0.5). The tape
+        stays valid while each margin keeps the sign it had when recorded (for < and >; <=
+        and >= may also reach 0; == and != care only whether it is 0). A margin shows how far
+        x may move before the branch changes.
+        """
+        x, p = self._point(x, params)
+        drivers.eval_into(self.arrays, x, p, self._w, np.empty(self.n_outputs))
+        lhs, rhs = self._guard_operands()
+        return self._w[lhs] - self._w[rhs]
+
+    def _guard_operands(self):
+        """(lhs slots, rhs slots) of the guards as the user wrote them."""
+        if self._guard_info is not None:
+            lhs = np.array([info.lhs for info in self._guard_info], dtype=np.intp)
+            rhs = np.array([info.rhs for info in self._guard_info], dtype=np.intp)
+            return lhs, rhs
+        g = self.arrays.guards  # from_arrays: the comparison op's own operands
+        return self.arrays.a[g], self.arrays.b[g]
 
     # -- guards -----------------------------------------------------------------------------
     def guard_description(self, k):
@@ -166,10 +214,27 @@ class Tape:
         text = f"{render(arrays, info.lhs)} {info.symbol} {render(arrays, info.rhs)}"
         return text, info.location, recorded_value != (info.symbol == "!=")
 
+    def _checked(self, result_failed):
+        result, failed = result_failed
+        self._raise_if_failed(failed)
+        return result
+
     def _raise_if_failed(self, failed):
         if failed >= 0:
             text, location, recorded = self.guard_description(int(failed))
             raise BranchChangedError(int(failed), text, location, recorded)
+
+    # -- buffers for @njit code (numba_ad.nb) -----------------------------------------------
+    def workspace(self):
+        """Preallocated buffers for this tape, passable to @njit code with ``self.arrays``:
+        see :mod:`numba_ad.nb`. Set parameters with ``work.params[:] = p``."""
+        from . import nb
+        return nb.workspace(self)
+
+    def workspaces(self, k):
+        """k independent workspaces in a numba typed List, one per thread of a prange loop."""
+        from . import nb
+        return nb.workspaces(self, k)
 
     # -- inputs and buffers -------------------------------------------------------------
     def _point(self, x, params):

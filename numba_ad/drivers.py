@@ -10,7 +10,8 @@ Buffers: ``w`` values, ``d_a``/``d_b`` local partials, ``w_bar`` one adjoint (al
 [n_slots]); ``lanes`` a [n_slots, L] block used for L directions at a time.
 """
 from ._config import kernel
-from .sweeps import adjoint_sweep, adjoint_sweep_1, first_failed_guard, linearize_sweep, primal_sweep, tangent_sweep
+from .sweeps import (adjoint_sweep, adjoint_sweep_1, first_failed_guard, guard_check_sweep, linearize_sweep, primal_sweep,
+                     tangent_sweep)
 
 
 @kernel
@@ -106,3 +107,10 @@ def vjp_into(tape, x, p, W, w, d_a, d_b, lanes, out):
             for k in range(n_lanes):
                 out[j, k0 + k] = lanes[inputs[j], k]
     return failed
+
+
+@kernel
+def check_into(tape, x, p, w):
+    """Index of the first guard that fails at x (-1: x is on the recorded branch)."""
+    _check_point(tape, x, p, w)
+    return guard_check_sweep(tape, x, p, w)

@@ -23,5 +23,9 @@ class BranchChangedError(ValueError):
             f"branch changed: `{comparison}` was {recorded} when the tape was recorded and is "
             f"{not recorded} at this point (guard {guard}, made at {location}). The tape is only "
             "valid on the recorded branch: record again at this point (ad.trace(f, x)), or use "
-            "the function wrappers (ad.grad, ad.value_and_grad, ad.jacobian), which retrace "
-            "automatically.")
+            "ad.function(f) or the wrappers (ad.grad, ad.value_and_grad, ad.jacobian), which keep "
+            "a tape per branch and trace again when needed.")
+
+
+class BranchChangedWarning(UserWarning):
+    """ad.function(f, on_branch_change="warn") traced f again because x left every cached branch."""

@@ -1,21 +1,16 @@
-"""The function-level API: trace, grad, value_and_grad, jacobian, jvp, vjp, Recorder."""
+"""The function-level API: trace, grad, value_and_grad, jacobian, jvp, vjp, Recorder.
+
+grad, value_and_grad and jacobian are transformations served by multitape.Function, which
+caches one tape per branch of f."""
 import math
 
 import numpy as np
 
-from .api import Tape, as_real_array
-from .errors import BranchChangedError
+from .api import Tape
+from .multitape import Function, _start_point
 from .ops import Op
 from .tracing import Recording, Traced, _unary
 from .tracing_arrays import TracedArray, output_slots, trace_function, wrap
-
-
-def _start_point(x0, name="x0"):
-    x0 = as_real_array(x0, name)
-    if x0.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array; got shape {x0.shape}"
-                         + (" (use np.atleast_1d for a scalar)" if x0.ndim == 0 else ""))
-    return x0
 
 
 def trace(f, x0, params=None):
@@ -31,73 +26,44 @@ def trace(f, x0, params=None):
     return Tape(arrays, scalar, guard_info)
 
 
-class TracedFunction:
-    """f with a tape recorded at the first call and replayed afterwards.
+class Transformed:
+    """A transformation of f (its gradient, value and gradient, Jacobian) served by an
+    :class:`~numba_ad.Function`: the tapes are cached per branch and replayed.
 
-    When a call leaves the recorded branch (a BranchChangedError), f is traced again at
-    the new point. Called as ``fn(x)`` or ``fn(x, p)`` for f(x, p) with parameters p.
+    Called as ``g(x)`` or ``g(x, p)``. ``g.stats()`` and ``g.function`` show the cache.
     """
 
-    def __init__(self, f):
-        self.f = f
-        self.tape = None
-        self.n_traces = 0
-
-    def _trace(self, x, p):
-        self.tape = trace(self.f, x, params=p)
-        self.n_traces += 1
-        return self.tape
-
-    def _replay(self, method, x, params, *args):
-        if len(params) > 1:
-            raise TypeError(f"expected fn(x) or fn(x, params); got {1 + len(params)} arguments")
-        p = params[0] if params else None
-        x = _start_point(x, "x")
-        tape = self.tape
-        if (tape is None or tape.n_inputs != x.shape[0] or (p is None) != (tape.n_params == 0)
-                or (p is not None and np.shape(p) != (tape.n_params,))):
-            tape = self._trace(x, p)
-        try:
-            return getattr(tape, method)(x, *args, params=p)
-        except BranchChangedError:
-            return getattr(self._trace(x, p), method)(x, *args, params=p)
+    def __init__(self, function, method, args=(), pick=None):
+        self.function = function
+        self._method, self._args, self._pick = method, args, pick
 
     def __call__(self, x, *params):
-        return self._replay("eval", x, params)
+        result = self.function._run(self._method, x, params, *self._args)
+        return result if self._pick is None else result[self._pick]
+
+    def stats(self):
+        """The cache's counts: see Function.stats."""
+        return self.function.stats()
+
+    tape = property(lambda self: self.function.tape, doc="the tape used last")
+    n_traces = property(lambda self: self.function.n_traces, doc="times f was traced")
 
 
-class _Gradient(TracedFunction):
-    def __call__(self, x, *params):
-        return self._replay("gradient", x, params)
+def grad(f, max_tapes=64, on_branch_change="retrace"):
+    """A function x -> gradient (n,) of scalar f at x; tapes cached per branch (see function)."""
+    return Transformed(Function(f, max_tapes, on_branch_change), "_value_and_gradient", pick=1)
 
 
-class _ValueAndGradient(TracedFunction):
-    def __call__(self, x, *params):
-        return self._replay("value_and_gradient", x, params)
+def value_and_grad(f, max_tapes=64, on_branch_change="retrace"):
+    """A function x -> (f(x), gradient (n,)); tapes cached per branch (see function)."""
+    return Transformed(Function(f, max_tapes, on_branch_change), "_value_and_gradient")
 
 
-class _Jacobian(TracedFunction):
-    def __init__(self, f, mode):
-        super().__init__(f)
-        self.mode = mode
-
-    def __call__(self, x, *params):
-        return self._replay("jacobian", x, params, self.mode)
-
-
-def grad(f):
-    """A function x -> gradient of scalar f at x (n,); records at the first call."""
-    return _Gradient(f)
-
-
-def value_and_grad(f):
-    """A function x -> (f(x), gradient (n,)); records at the first call."""
-    return _ValueAndGradient(f)
-
-
-def jacobian(f, mode="auto"):
-    """A function x -> Jacobian (m, n) of f ((n,) for scalar f); records at the first call."""
-    return _Jacobian(f, mode)
+def jacobian(f, mode="auto", max_tapes=64, on_branch_change="retrace"):
+    """A function x -> Jacobian (m, n) of f ((n,) for scalar f); tapes cached per branch."""
+    if mode not in ("auto", "forward", "reverse"):
+        raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
+    return Transformed(Function(f, max_tapes, on_branch_change), "_jacobian", (mode,))
 
 
 def jvp(f, x, v, params=None):

@@ -80,16 +80,25 @@ class Op(IntEnum):
     CEIL = 43
     TRUNC = 44
     SIGN = 45
-    # Guards: value 1.0 where the comparison holds, else 0.0. The tape stores the value seen
-    # while tracing in c; a replay whose value differs has left the recorded branch.
+    # Comparisons: value 1.0 where x < y (<=, ==) holds, else 0.0; zero partials. A comparison
+    # listed in the tape's `guards` is a guard: c holds the value seen while tracing, and a
+    # replay whose value differs has left the recorded branch. An unlisted one is a mask,
+    # the condition of a select.
     LT = 46
     LE = 47
     EQ = 48
+    # Selects (x a mask, y the value): where(m, a, b) is IF_TRUE(m, a) + IF_FALSE(m, b). The
+    # branch not taken contributes -0.0 with zero partials, whatever its value or derivative
+    # (inf, NaN): the structural-zero rule of the sweeps then keeps it out of every derivative.
+    # -0.0 rather than 0.0 so that the sum returns the taken value exactly, -0.0 included.
+    IF_TRUE = 49  # y where x != 0, else -0.0
+    IF_FALSE = 50  # y where x == 0, else -0.0
 
 
 FIRST_MATH = int(Op.ADD)  # ops below this are structural
 FIRST_UNARY = int(Op.POWI)  # ops from here on read only slot a
-FIRST_GUARD = int(Op.LT)
+FIRST_GUARD = int(Op.LT)  # comparisons (the ops a guard may be) and selects: binary again
+COMPARISONS = (Op.LT, Op.LE, Op.EQ)
 N_OPS = len(Op)
 
 LN2 = math.log(2.0)
@@ -237,6 +246,10 @@ TABLE = {
     Op.LT: OpSpec("<", 2, lambda x, y, c: 1.0 if x < y else 0.0, lambda x, y, c: np.less(x, y) * 1.0, (_R, _R)),
     Op.LE: OpSpec("<=", 2, lambda x, y, c: 1.0 if x <= y else 0.0, lambda x, y, c: np.less_equal(x, y) * 1.0, (_R, _R)),
     Op.EQ: OpSpec("==", 2, lambda x, y, c: 1.0 if x == y else 0.0, lambda x, y, c: np.equal(x, y) * 1.0, (_R, _R)),
+    Op.IF_TRUE: OpSpec("if_true", 2, lambda x, y, c: y if x != 0.0 else -0.0,
+                       lambda x, y, c: np.where(x != 0.0, y, -0.0), (_R, _R)),
+    Op.IF_FALSE: OpSpec("if_false", 2, lambda x, y, c: y if x == 0.0 else -0.0,
+                        lambda x, y, c: np.where(x == 0.0, y, -0.0), (_R, _R)),
 }
 
 # Indexed by opcode, for the tracer's hot path (a list index is cheaper than an enum lookup).
@@ -364,6 +377,10 @@ def value(op, x, y, c):
         return 1.0 if x <= y else 0.0
     elif op == Op.EQ:
         return 1.0 if x == y else 0.0
+    elif op == Op.IF_TRUE:
+        return y if x != 0.0 else -0.0
+    elif op == Op.IF_FALSE:
+        return y if x == 0.0 else -0.0
     return math.nan  # unreachable: Tape.from_arrays rejects unknown opcodes
 
 
@@ -465,5 +482,9 @@ def partials(op, x, y, c, v):
         return 2.0 * x, 0.0
     elif op == Op.RECIPROCAL:
         return -v * v, 0.0
-    # FLOOR, CEIL, TRUNC, SIGN and the guards are piecewise constant: zero partials.
+    elif op == Op.IF_TRUE:
+        return 0.0, 1.0 if x != 0.0 else 0.0  # the mask is piecewise constant
+    elif op == Op.IF_FALSE:
+        return 0.0, 1.0 if x == 0.0 else 0.0
+    # FLOOR, CEIL, TRUNC, SIGN and the comparisons are piecewise constant: zero partials.
     return 0.0, 0.0

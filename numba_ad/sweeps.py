@@ -131,3 +131,36 @@ def first_failed_guard(tape, w):
         if w[g] != c[g]:
             return k
     return -1
+
+
+@kernel
+def guard_check_sweep(tape, x, p, w):
+    """primal_sweep up to the last guard, stopping at the first guard whose outcome differs
+    from the recorded one: returns its index, or -1 when x lies on the recorded branch.
+
+    What a multi-tape cache runs to find the tape for x: a miss usually costs a few ops, not
+    a sweep, and a hit costs the ops up to the last guard.
+    """
+    op, a, b, c, guards = tape.op, tape.a, tape.b, tape.c, tape.guards
+    n_guards = guards.shape[0]
+    if n_guards == 0:
+        return -1
+    k = 0
+    next_guard = guards[0]
+    for i in range(guards[n_guards - 1] + 1):
+        o = op[i]
+        if o >= FIRST_MATH:
+            w[i] = value(o, w[a[i]], w[b[i]], c[i])
+        elif o == Op.CONST:
+            w[i] = c[i]
+        elif o == Op.INPUT:
+            w[i] = x[a[i]]
+        else:
+            w[i] = p[a[i]]
+        if i == next_guard:
+            if w[i] != c[i]:
+                return k
+            k += 1
+            if k < n_guards:
+                next_guard = guards[k]
+    return -1

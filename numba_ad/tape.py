@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .ops import FIRST_GUARD, FIRST_MATH, FIRST_UNARY, N_OPS, TABLE, Op
+from .ops import COMPARISONS, FIRST_GUARD, FIRST_MATH, FIRST_UNARY, N_OPS, TABLE, Op
 
 OP_DTYPE = np.uint8
 INDEX_DTYPE = np.int32
@@ -96,11 +96,25 @@ def validated(arrays):
         _fail("a tape needs at least one output")
     if ((t.outputs < 0) | (t.outputs >= n_slots)).any():
         _fail(f"outputs must be slots in 0..{n_slots - 1}; got {t.outputs.tolist()}")
-    guard_slots = np.flatnonzero(t.op >= FIRST_GUARD)
-    if not np.array_equal(guard_slots, t.guards):
-        _fail(f"guards must list every guard slot in order: expected {guard_slots.tolist()}, "
-              f"got {t.guards.tolist()}")
+    _check_guards(t)
     return t
+
+
+def _check_guards(t):
+    """Guards are comparison slots in increasing order, each holding its outcome 0.0 or 1.0."""
+    g = t.guards
+    if ((g < 0) | (g >= t.op.shape[0])).any():
+        _fail(f"guards must be slots in 0..{t.op.shape[0] - 1}; got {g.tolist()}")
+    if (np.diff(g) <= 0).any():
+        _fail(f"guards must be listed in increasing slot order; got {g.tolist()}")
+    not_comparison = ~np.isin(t.op[g], np.array([int(op) for op in COMPARISONS]))
+    if not_comparison.any():
+        k = int(np.argmax(not_comparison))
+        _fail(f"guard {k} is slot {g[k]}, a {Op(t.op[g[k]]).name} op; a guard must be a comparison (LT, LE, EQ)")
+    bad_outcome = (t.c[g] != 0.0) & (t.c[g] != 1.0)
+    if bad_outcome.any():
+        k = int(np.argmax(bad_outcome))
+        _fail(f"guard {k} (slot {g[k]}) must hold its recorded outcome 0.0 or 1.0 in c; got {t.c[g[k]]}")
 
 
 def _check_index_ops(t, opcode, field):

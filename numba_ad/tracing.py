@@ -171,34 +171,18 @@ _GUARDS = {"<": (int(Op.LT), False, False), ">": (int(Op.LT), True, False),
            "==": (int(Op.EQ), False, False), "!=": (int(Op.EQ), False, True)}
 
 
-class Comparison:
-    """A comparison of traced values; asking for its truth records a guard."""
+class Condition:
+    """A truth value of traced values, decided only when asked.
 
-    __slots__ = ("lhs", "rhs", "symbol", "location", "_outcome")
+    ``bool(cond)`` (an ``if``, a ``while``, ``and``) records guards: the tape then holds one
+    branch. ``where(cond, a, b)`` records the condition as a mask instead: the tape holds
+    both branches (see ``mask_of``). ``&``, ``|``, ``~`` combine conditions lazily, so
+    ``where((x > 0) & (x < 1), ...)`` needs no guard either.
+    """
 
-    def __init__(self, lhs, rhs, symbol):
-        self.lhs, self.rhs, self.symbol = lhs, rhs, symbol
-        self.location = _user_location()
-        self._outcome = None
+    __slots__ = ()
 
-    def __bool__(self):
-        if self._outcome is None:
-            self._outcome = self._record_guard()
-        return self._outcome
-
-    def _record_guard(self):
-        rec = _rec_of(self.lhs, self.rhs)
-        ls, lv = _operand(rec, self.lhs)
-        rs, rv = _operand(rec, self.rhs)
-        op, swapped, inverted = _GUARDS[self.symbol]
-        a, b, av, bv = (rs, ls, rv, lv) if swapped else (ls, rs, lv, rv)
-        v = SCALAR[op](av, bv, 0.0)
-        slot = rec.push(op, a, b, v, v).slot  # c holds the outcome a replay must reproduce
-        rec.guards.append(slot)
-        rec.guard_info.append(GuardInfo(self.symbol, ls, rs, self.location))
-        return (v == 1.0) != inverted
-
-    # A comparison used as a number behaves as Python's bool does (and records its guard).
+    # A condition used as a number behaves as Python's bool does (and records its guards).
     def __int__(self):
         return int(bool(self))
 
@@ -208,18 +192,30 @@ class Comparison:
         return float(bool(self))
 
     def __invert__(self):
-        return not self  # logical not, as NumPy's ~ on booleans
+        return _Not(self)  # logical not, as NumPy's ~ on booleans
+
+    def _combine(self, other, kind, eager):
+        if isinstance(other, (Condition, bool, np.bool_)):
+            return _Combined(kind, self, other)
+        return eager(bool(self), other)
 
     def __and__(self, other):
-        return bool(self) & bool(other)
+        return self._combine(other, "and", lambda s, o: s & o)
 
     def __or__(self, other):
-        return bool(self) | bool(other)
+        return self._combine(other, "or", lambda s, o: s | o)
 
     def __xor__(self, other):
-        return bool(self) ^ bool(other)
+        return self._combine(other, "xor", lambda s, o: s ^ o)
 
-    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    def __rand__(self, other):
+        return self._combine(other, "and", lambda s, o: o & s)
+
+    def __ror__(self, other):
+        return self._combine(other, "or", lambda s, o: o | s)
+
+    def __rxor__(self, other):
+        return self._combine(other, "xor", lambda s, o: o ^ s)
 
     def __add__(self, other):
         return int(self) + other
@@ -239,8 +235,121 @@ class Comparison:
     def __rmul__(self, other):
         return other * int(self)
 
+
+class Comparison(Condition):
+    """A comparison of traced values; asking for its truth records a guard."""
+
+    __slots__ = ("lhs", "rhs", "symbol", "location", "_outcome", "_mask")
+
+    def __init__(self, lhs, rhs, symbol):
+        self.lhs, self.rhs, self.symbol = lhs, rhs, symbol
+        self.location = _user_location()
+        self._outcome = None
+        self._mask = None
+
+    def __bool__(self):
+        if self._outcome is None:
+            self._outcome = self._record_guard()
+        return self._outcome
+
+    def _record(self, rec, guard):
+        """Push the comparison op: (Traced 0/1 value, user's sense inverted?, lhs slot, rhs slot).
+
+        A guard's c holds the outcome a replay must reproduce; a mask's c is unused (0)."""
+        ls, lv = _operand(rec, self.lhs)
+        rs, rv = _operand(rec, self.rhs)
+        op, swapped, inverted = _GUARDS[self.symbol]
+        a, b, av, bv = (rs, ls, rv, lv) if swapped else (ls, rs, lv, rv)
+        v = SCALAR[op](av, bv, 0.0)
+        return rec.push(op, a, b, v if guard else 0.0, v), inverted, ls, rs
+
+    def _record_guard(self):
+        rec = _rec_of(self.lhs, self.rhs)
+        traced, inverted, ls, rs = self._record(rec, guard=True)
+        rec.guards.append(traced.slot)
+        rec.guard_info.append(GuardInfo(self.symbol, ls, rs, self.location))
+        return (traced.value == 1.0) != inverted
+
     def __repr__(self):
         return f"Comparison({self.lhs!r} {self.symbol} {self.rhs!r})"
+
+
+class _Not(Condition):
+    __slots__ = ("inner",)
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __bool__(self):
+        return not bool(self.inner)
+
+
+class _Combined(Condition):
+    __slots__ = ("kind", "left", "right")
+
+    def __init__(self, kind, left, right):
+        self.kind, self.left, self.right = kind, left, right
+
+    def __bool__(self):
+        left, right = bool(self.left), bool(self.right)  # both guards, as NumPy's & evaluates both
+        return {"and": left and right, "or": left or right, "xor": left != right}[self.kind]
+
+
+def traced_operands(cond):
+    """The Traced values a condition reads (empty for a plain bool)."""
+    if isinstance(cond, Comparison):
+        return [v for v in (cond.lhs, cond.rhs) if type(v) is Traced]
+    if isinstance(cond, _Not):
+        return traced_operands(cond.inner)
+    if isinstance(cond, _Combined):
+        return traced_operands(cond.left) + traced_operands(cond.right)
+    return [cond] if type(cond) is Traced else []
+
+
+def mask_of(rec, cond):
+    """(mask, inverted): a Traced 0/1 value recorded without a guard (a plain 0.0 or 1.0 for a
+    constant part) whose truth, flipped when `inverted`, is that of `cond`."""
+    if isinstance(cond, (bool, np.bool_)):
+        return float(bool(cond)), False
+    if type(cond) is Traced:  # a number as a condition: true where it is not zero
+        return _binary(int(Op.EQ), cond, 0.0), True
+    if isinstance(cond, Comparison):
+        if cond._mask is None or cond._mask[0]._rec is not rec:
+            cond._mask = cond._record(rec, guard=False)[:2]
+        return cond._mask
+    if isinstance(cond, _Not):
+        mask, inverted = mask_of(rec, cond.inner)
+        return mask, not inverted
+    if isinstance(cond, _Combined):
+        left, right = _true_mask(rec, cond.left), _true_mask(rec, cond.right)
+        if cond.kind == "and":
+            return left * right, False
+        if cond.kind == "or":
+            return _binary(int(Op.MAXIMUM), left, right) if type(left) is Traced or type(right) is Traced \
+                else max(left, right), False
+        return (left - right) * (left - right), False  # xor of 0/1 values
+    raise TypeError(f"a condition must be a bool, a comparison or a traced value; got {type(cond).__name__}")
+
+
+def _true_mask(rec, cond):
+    mask, inverted = mask_of(rec, cond)
+    return 1.0 - mask if inverted else mask
+
+
+def select(cond, a, b):
+    """a where cond holds, else b, recorded without a guard: IF_TRUE(m, a) + IF_FALSE(m, b).
+
+    The branch not taken never reaches a value or a derivative (ops.py, IF_TRUE)."""
+    operands = traced_operands(cond)
+    if not operands:
+        return a if bool(cond) else b
+    rec = operands[0]._rec
+    mask, inverted = mask_of(rec, cond)
+    if type(mask) is not Traced:  # the condition folded to a constant
+        return a if (mask == 1.0) != inverted else b
+    if inverted:
+        a, b = b, a
+    return _binary(_ADD, _binary(int(Op.IF_TRUE), mask, a), _binary(int(Op.IF_FALSE), mask, b))
 
 
 def _not_a_float(what, hint):

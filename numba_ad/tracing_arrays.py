@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from .ops import Op
-from .tracing import Comparison, Recording, Traced, _binary, _floor_divide, _number, _power, _remainder, _unary
+from .tracing import (Comparison, Condition, Recording, Traced, _binary, _floor_divide, _number, _power, _remainder,
+                      _unary)
 
 
 def _u(op):
@@ -49,7 +50,31 @@ UFUNCS = {
     np.deg2rad: lambda x: x * _DEG, np.rad2deg: lambda x: x / _DEG,
     np.less: _cmp("<"), np.less_equal: _cmp("<="), np.greater: _cmp(">"),
     np.greater_equal: _cmp(">="), np.equal: _cmp("=="), np.not_equal: _cmp("!="),
+    np.logical_and: lambda x, y: _condition(x) & _condition(y),
+    np.logical_or: lambda x, y: _condition(x) | _condition(y),
+    np.logical_xor: lambda x, y: _condition(x) ^ _condition(y),
+    np.logical_not: lambda x: ~_condition(x),
+    np.invert: lambda x: ~_boolean(x),  # & | ^ ~ as on NumPy booleans: logical, never bitwise
+    np.bitwise_and: lambda x, y: _boolean(x) & _boolean(y),
+    np.bitwise_or: lambda x, y: _boolean(x) | _boolean(y),
+    np.bitwise_xor: lambda x, y: _boolean(x) ^ _boolean(y),
 }
+
+
+def _condition(v):
+    """v as a Condition (a number's truth is v != 0), combined lazily by & | ~."""
+    if isinstance(v, Condition):
+        return v
+    if type(v) is Traced:
+        return Comparison(v, 0.0, "!=")
+    return bool(v)
+
+
+def _boolean(v):
+    if type(v) is Traced:
+        raise TypeError("& | ^ ~ of a traced number: they are bitwise on integers, and numba_ad traces "
+                        "real numbers. Use them on comparisons (x > 0) & (x < 1), or np.logical_and.")
+    return _condition(v)
 
 def _give_traced_numpy_methods():
     """Traced's NumPy protocol, attached here because arrays build on scalars, not the reverse.
@@ -60,6 +85,7 @@ def _give_traced_numpy_methods():
     np.array([x[0], x[1]]) record the same ops as TracedArray does."""
     Traced.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kwargs: apply_ufunc(
         ufunc, method, inputs, kwargs)
+    Condition.__array_ufunc__ = Traced.__array_ufunc__  # np.logical_and(x[0] > 0, x[1] > 0) stays lazy
     for ufunc, handler in UFUNCS.items():
         name = ufunc.__name__
         if ufunc.nin in (1, 2) and not hasattr(Traced, name):
@@ -82,7 +108,7 @@ def _handler(ufunc):
 def apply_scalar(ufunc, args):
     """ufunc applied to scalars, recording an op when any of them is traced."""
     for v in args:
-        if type(v) is Traced:
+        if type(v) is Traced or isinstance(v, Condition):
             return _handler(ufunc)(*args)
     return ufunc(*args)  # constants only: folded by NumPy, nothing recorded
 
@@ -122,7 +148,8 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
         raise TypeError(f"np.{ufunc.__name__} with out= or where= is not supported on traced values")
     if ufunc is np.matmul:
         return wrap(np.matmul(*[_unwrap(v) for v in inputs]))  # object matmul: Python * and +
-    scalar = method == "__call__" and all(type(v) is Traced or _number(v) is not None for v in inputs)
+    scalar = method == "__call__" and all(type(v) is Traced or isinstance(v, Condition) or _number(v) is not None
+                                          for v in inputs)
     if scalar:
         return apply_scalar(ufunc, inputs)
     if ufunc.nout != 1:
@@ -240,6 +267,9 @@ class TracedArray:
     __lt__, __le__ = _binary_operator(np.less), _binary_operator(np.less_equal)
     __gt__, __ge__ = _binary_operator(np.greater), _binary_operator(np.greater_equal)
     __eq__, __ne__ = _binary_operator(np.equal), _binary_operator(np.not_equal)
+    __and__, __rand__ = _binary_operator(np.bitwise_and), _binary_operator(np.bitwise_and, True)
+    __or__, __ror__ = _binary_operator(np.bitwise_or), _binary_operator(np.bitwise_or, True)
+    __xor__, __rxor__ = _binary_operator(np.bitwise_xor), _binary_operator(np.bitwise_xor, True)
     __hash__ = None
     del _binary_operator
 
@@ -252,14 +282,18 @@ class TracedArray:
     def __abs__(self):
         return np.absolute(self)
 
+    def __invert__(self):
+        return np.invert(self)
+
 
 def _scalar_output(rec, v, where):
     if type(v) is Traced:
         if v._rec is not rec:
             raise ValueError("f returned a traced value from another recording")
         return v.slot
-    if isinstance(v, Comparison):
-        raise TypeError(f"f returned a comparison{where}; return numbers")
+    if isinstance(v, Condition):
+        raise TypeError(f"f returned a comparison{where}; return numbers (ad.where(cond, 1.0, 0.0) "
+                        "gives a condition as a number)")
     number = _number(v)
     if number is None:
         raise TypeError(f"f must return real numbers; got a {type(v).__name__}{where}")

@@ -102,6 +102,12 @@ def test_from_arrays_accepts_a_consistent_tape():
     assert tape.eval(np.array([0.5, 2.0])) == pytest.approx(math.sin(1.0), rel=1e-15)
 
 
+def test_from_arrays_accepts_an_unguarded_comparison_a_mask():
+    tape = ad.Tape.from_arrays(_arrays(guards=np.array([], dtype=np.int32)))
+    assert tape.n_guards == 0
+    assert tape.eval(np.array([5.0, 2.0])) == pytest.approx(math.sin(10.0), rel=1e-15)
+
+
 @pytest.mark.parametrize("changes, pattern", [
     (dict(op=np.array([0, 1, 1, 5, 99, 46])), "opcode 99"),
     (dict(a=np.array([0, 0, 1, 4, 3, 1])), "slot 3 reads slot a=4"),
@@ -114,7 +120,10 @@ def test_from_arrays_accepts_a_consistent_tape():
     (dict(a=np.array([0, 1, 0, 1, 3, 1])), "must have a == j"),
     (dict(outputs=np.array([6])), "outputs must be slots"),
     (dict(outputs=np.array([], dtype=np.int32)), "at least one output"),
-    (dict(guards=np.array([], dtype=np.int32)), "guards must list"),
+    (dict(guards=np.array([4])), "guard 0 is slot 4, a SIN op"),
+    (dict(guards=np.array([9])), "guards must be slots"),
+    (dict(guards=np.array([5, 5])), "increasing slot order"),
+    (dict(c=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.5])), "outcome 0.0 or 1.0"),
     (dict(a=np.array([0.0, 0, 1, 1, 3, 1])), "must hold int32"),
     (dict(op=np.array([[0, 1, 1, 5, 26, 46]])), "1-D"),
 ])

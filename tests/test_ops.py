@@ -6,7 +6,7 @@ import pytest
 
 import numba_ad as ad
 from numba_ad import ops
-from numba_ad.ops import FIRST_GUARD, FIRST_MATH, FIRST_UNARY, TABLE, Op
+from numba_ad.ops import COMPARISONS, FIRST_GUARD, FIRST_MATH, FIRST_UNARY, TABLE, Op
 from numba_ad.tape import TapeArrays
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
@@ -64,7 +64,7 @@ def _one_op_tape(op, c):
         op=np.array([Op.CONST, Op.INPUT, Op.INPUT, op]), a=np.array([0, 0, 1, 1]),
         b=np.array([0, 0, 0, 2 if binary else 0]), c=np.array([0.0, 0.0, 0.0, c]),
         inputs=np.array([1, 2]), outputs=np.array([3]), params=np.array([], dtype=np.int32),
-        guards=np.array([3] if op >= FIRST_GUARD else [], dtype=np.int32)))
+        guards=np.array([3] if op in COMPARISONS else [], dtype=np.int32)))
 
 
 @pytest.mark.parametrize("op", SMOOTH_OPS, ids=lambda op: op.name)
