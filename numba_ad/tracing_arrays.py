@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .njit_tracing import traceable
 from .ops import Op
 from .tracing import (Comparison, Condition, Recording, Traced, _binary, _floor_divide, _number, _power, _remainder,
                       _unary)
@@ -324,6 +325,7 @@ _give_traced_numpy_methods()
 
 def trace_function(f, x0, p0=None):
     """Run f on traced copies of x0 (and p0); return (TapeArrays, scalar_output, guard_info)."""
+    f = traceable(f)  # an @njit kernel runs as its Python source (njit_tracing.py)
     rec = Recording()
     x = TracedArray.from_scalars([rec.input(v) for v in x0])
     if p0 is None:
