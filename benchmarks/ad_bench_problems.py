@@ -156,3 +156,39 @@ def driver_buffers(tape):
     n_slots = tape.n_ops
     return dict(p=np.empty(0), w=np.empty(n_slots), d_a=np.empty(n_slots), d_b=np.empty(n_slots),
                 w_bar=np.empty(n_slots), out=np.empty(tape.n_outputs), g=np.empty(tape.n_inputs))
+
+
+# ---------------------------------------------------------------------------------------
+# Branch problems (bench_branches.py, report_branches.py)
+# ---------------------------------------------------------------------------------------
+def p1_guarded(x):
+    """P1 with one guard per term (x[i] < 2 holds on the benchmark points, in [-1, 1))."""
+    s = 0.0
+    for i in range(len(x) - 1):
+        term = 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+        if x[i] < 2.0:
+            s = s + term
+        else:
+            s = s - term
+    return s
+
+
+def p1_two_pieces(x):
+    """P1 on one side of x[0] = 0, twice P1 on the other: two tapes for ad.function."""
+    s = p1_traced(x)
+    return s if x[0] > 0 else 2.0 * s
+
+
+def two_piece_points(n):
+    """(x_a, x_b): points on either side of x[0] = 0."""
+    x_a, x_b = points(n)[1].copy(), points(n)[1].copy()
+    x_a[0], x_b[0] = 0.5, -0.5
+    return x_a, x_b
+
+
+def without_guard_checks(tape):
+    """The same tape with its guards unlisted: the comparison ops stay, nobody checks them."""
+    from numba_ad import Tape
+
+    arrays = tape.arrays._replace(guards=tape.arrays.guards[:0])
+    return Tape.from_arrays(arrays, scalar_output=tape.scalar_output)
