@@ -359,7 +359,8 @@ def _not_a_float(what, hint):
 
 
 _MATH_HINT = ("Use NumPy functions (np.sin, np.exp, ...) or numba_ad's (ad.erf, ad.erfc) instead "
-              "of the math module, and keep traced values out of float(), int() and array stores.")
+              "of the math module in plain Python functions (inside @njit kernels math.* records), "
+              "and keep traced values out of float(), int() and array stores.")
 
 
 def _operators(op):
