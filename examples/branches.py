@@ -31,7 +31,7 @@ theta = np.zeros(2)
 for step in range(3000):  # plain gradient descent
     value, g = fn.value_and_gradient(theta, data)
     theta -= 0.05 * g
-print(f"Huber fit: theta = {theta} (true 1, 2), loss {value:.4f}")
+print(f"Huber fit: theta = {theta} (data: 1 + 2 t, noise, two outliers), loss {value:.4f}")
 print(f"  cache: {fn.stats()}")
 print("  every call was served by a tape whose guards hold there:", fn.tape_at(theta, data).check(theta, data) is None)
 
