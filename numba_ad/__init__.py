@@ -5,18 +5,21 @@ new points with numba-compiled sweeps, without running f's Python again. ``funct
 keeps a tape per branch of f; ``where`` and ``clip`` record both branches in one tape.
 """
 from .api import Tape
+from .dual import Dual, DualArray
 from .errors import BranchChangedError, BranchChangedWarning
 from .functions import Recorder, Transformed, erf, erfc, grad, jacobian, jvp, trace, value_and_grad, vjp
 from .multitape import Function, function
 from .ops import Op
 from .selects import clip, where
 from .tape import TapeArrays
+from . import fwd, nb  # noqa: E402  forward mode without a tape; kernels for @njit code
+from .fwd import derivative
 from . import testing  # noqa: E402  numba_ad.testing.check_grads
 
 TracedFunction = Function  # the name before version 0.2
 
 __version__ = "0.1.0"
 
-__all__ = ["BranchChangedError", "BranchChangedWarning", "Function", "Op", "Recorder", "Tape", "TapeArrays",
-           "Transformed", "clip", "erf", "erfc", "function", "grad", "jacobian", "jvp", "trace", "value_and_grad",
-           "vjp", "where"]
+__all__ = ["BranchChangedError", "BranchChangedWarning", "Dual", "DualArray", "Function", "Op", "Recorder", "Tape",
+           "TapeArrays", "Transformed", "clip", "derivative", "erf", "erfc", "function", "fwd", "grad", "jacobian", "jvp",
+           "nb", "trace", "value_and_grad", "vjp", "where"]
