@@ -9,7 +9,7 @@ A Tape's buffers make it unsafe to evaluate one Tape from several threads at onc
 """
 import numpy as np
 
-from . import drivers
+from . import drivers, second_order
 from .errors import BranchChangedError
 from .ops import Op
 from .tape import TapeArrays, render, validated
@@ -17,6 +17,8 @@ from .tracing import GuardInfo
 
 MAX_LANES = 32  # directions per tangent/adjoint block: [n_slots, 32] measured 0.45 ns/op/lane
 _NO_PARAMS = np.empty(0, dtype=np.float64)
+_NO_INDEX = np.empty(0, dtype=np.int32)
+_ONE_WEIGHT = np.ones(1)
 _GUARD_SYMBOLS = {Op.LT: "<", Op.LE: "<=", Op.EQ: "=="}
 
 
@@ -223,6 +225,122 @@ class Tape:
         if failed >= 0:
             text, location, recorded = self.guard_description(int(failed))
             raise BranchChangedError(int(failed), text, location, recorded)
+
+    # -- second order and Taylor mode ---------------------------------------------------------
+    def hvp(self, x, v, params=None, *, weights=None):
+        """H(x) v: (n,) for v (n,), (n, K) for v (n, K). Forward over reverse, exact.
+
+        H is the Hessian of a scalar tape, or for a tape with m outputs the Hessian of
+        sum_i weights[i] f_i, which needs `weights` (m,) (the Hessian of a Lagrangian;
+        weights=np.eye(m)[i] gives output i's). A scalar tape accepts a float weight.
+        """
+        return self._checked(self._hvp(x, v, weights, params))
+
+    def hessian(self, x, params=None, *, weights=None):
+        """Hessian (n, n) at x, of a scalar tape or of sum_i weights[i] f_i (as for hvp).
+
+        Exact, computed from Hessian-vector products: along colour groups of columns when the
+        tape's sparsity pattern allows (P1, tridiagonal, needs 3 products at any n), along
+        the n unit vectors in blocks of 32 otherwise. H[i, j] and H[j, i] come from different
+        products, so they agree to rounding, not bit for bit: nothing is symmetrised.
+        """
+        return self._checked(self._hessian(x, weights, params))
+
+    def taylor(self, x, v, degree, params=None):
+        """Taylor coefficients of t -> f(x + t v) at t = 0, degrees 0..degree.
+
+        Coefficient k is the k-th derivative along v divided by k!. Returns (degree + 1,)
+        for a scalar tape, (m, degree + 1) otherwise. Degree 1 is jvp(x, v), degree 2 is
+        v^T H v / 2. At points where an op has no series (sqrt, cbrt, x ** c at 0, a pole)
+        coefficients from degree 2 on are NaN or inf (see docs/conventions.md).
+        """
+        return self._checked(self._taylor(x, v, degree, params))
+
+    def _hvp(self, x, v, weights, params):
+        x, p = self._point(x, params)
+        V, single = self._directions(v, self.n_inputs, "v")
+        weights = self._output_weights(weights)
+        out = np.empty((self.n_inputs, V.shape[1]))
+        failed = drivers.hvp_into(self.arrays, x, p, V, weights, *self._second_order_buffers(V.shape[1]), out)
+        return (out[:, 0] if single else out), failed
+
+    def _hessian(self, x, weights, params):
+        x, p = self._point(x, params)
+        weights = self._output_weights(weights)
+        n = self.n_inputs
+        state = self._second_order_state()
+        if "plan" not in state:
+            state["plan"] = second_order.hessian_plan(self.arrays)
+        plan = state["plan"]
+        out = np.empty((n, n))
+        if plan is None:
+            if state.get("eye") is None:
+                state["eye"] = np.eye(n)
+            failed = drivers.hessian_into(self.arrays, x, p, weights, state["eye"], _NO_INDEX, _NO_INDEX, _NO_INDEX,
+                                          *self._second_order_buffers(n), out, out)
+        else:
+            seed, colors, ptr, idx = plan
+            compressed = np.empty(seed.shape)
+            failed = drivers.hessian_into(self.arrays, x, p, weights, seed, colors, ptr, idx,
+                                          *self._second_order_buffers(seed.shape[1]), compressed, out)
+        return out, failed
+
+    def _taylor(self, x, v, degree, params):
+        x, p = self._point(x, params)
+        if isinstance(degree, (bool, np.bool_)) or not isinstance(degree, (int, np.integer)):
+            raise TypeError(f"degree must be a non-negative integer; got {degree!r} ({type(degree).__name__})")
+        if degree < 0:
+            raise ValueError(f"degree must be a non-negative integer; got {degree}")
+        v_arr = as_real_array(v, "v")
+        if v_arr.shape != (self.n_inputs,):
+            raise ValueError(f"v must have shape ({self.n_inputs},), one direction; got shape {v_arr.shape}")
+        D1 = int(degree) + 1
+        state = self._second_order_state()
+        X = state.get("taylor")
+        if X is None or X.shape[1] != D1:
+            X = state["taylor"] = np.empty((self.n_ops, D1))
+        out = np.empty((self.n_outputs, D1))
+        failed = drivers.taylor_into(self.arrays, x, p, v_arr, X, np.empty((2, D1)), out)
+        return (out[0] if self.scalar_output else out), failed
+
+    def _output_weights(self, weights):
+        """The weights (m,) of the outputs for second-order requests, validated."""
+        m = self.n_outputs
+        if weights is None:
+            if self.scalar_output:
+                return _ONE_WEIGHT
+            raise ValueError(f"this tape has {m} outputs: pass weights= of shape ({m},) for the Hessian of "
+                             f"sum_i weights[i] * f_i (weights=np.eye({m})[i] for output i alone)")
+        arr = as_real_array(weights, "weights")
+        if self.scalar_output and arr.ndim == 0:
+            return arr.reshape(1)
+        if arr.shape != (m,):
+            raise ValueError(f"weights must have shape ({m},)" + (" or be a float" if self.scalar_output else "")
+                             + f"; got shape {arr.shape}")
+        return arr
+
+    def _second_order_state(self):
+        """This tape's second-order buffers and Hessian plan (made on first use)."""
+        try:
+            return self._second_order
+        except AttributeError:
+            self._second_order = {}
+            return self._second_order
+
+    def _second_order_buffers(self, K):
+        """(work, lanes_dot, lanes_bar) for drivers.hvp_into with K directions."""
+        state = self._second_order_state()
+        buffers = state.get(K)
+        if buffers is None:
+            work = state.get("work")
+            if work is None:
+                work = state["work"] = np.empty((drivers.WORK_ROWS, self.n_ops))
+            shape = (1, 1) if K == 1 else (self.n_ops, max(1, min(K, MAX_LANES)))  # one direction: no lanes
+            lanes = state.get(shape)
+            if lanes is None:
+                lanes = state[shape] = (np.empty(shape), np.empty(shape))
+            buffers = state[K] = (work,) + lanes
+        return buffers
 
     # -- buffers for @njit code (numba_ad.nb) -----------------------------------------------
     def workspace(self):

@@ -1,7 +1,7 @@
-"""The function-level API: trace, grad, value_and_grad, jacobian, jvp, vjp, Recorder.
+"""The function-level API: trace, grad, value_and_grad, jacobian, hessian, hvp, jvp, vjp, Recorder.
 
-grad, value_and_grad and jacobian are transformations served by multitape.Function, which
-caches one tape per branch of f."""
+grad, value_and_grad, jacobian, hessian and hvp are transformations served by
+multitape.Function, which caches one tape per branch of f."""
 import math
 
 import numpy as np
@@ -64,6 +64,36 @@ def jacobian(f, mode="auto", max_tapes=64, on_branch_change="retrace"):
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
     return Transformed(Function(f, max_tapes, on_branch_change), "_jacobian", (mode,))
+
+
+class _Weighted(Transformed):
+    """A second-order transformation: called as g(x, *params, weights=None), or with a
+    direction, g(x, v, *params, weights=None)."""
+
+    def __call__(self, x, *args, weights=None):
+        if self._method == "_hvp":
+            if not args:
+                raise TypeError("hvp(f) is called as hvp(f)(x, v) or hvp(f)(x, v, params): v is missing")
+            v, params = args[0], args[1:]
+            return self.function._run("_hvp", x, params, v, weights)
+        return self.function._run(self._method, x, args, weights)
+
+
+def hessian(f, max_tapes=64, on_branch_change="retrace"):
+    """A function x -> Hessian (n, n) of scalar f at x; tapes cached per branch.
+
+    Called as ``h(x)``, ``h(x, params)``; for f with m outputs, ``h(x, weights=w)`` gives the
+    Hessian of sum_i w_i f_i (w of shape (m,)), as for Tape.hessian.
+    """
+    return _Weighted(Function(f, max_tapes, on_branch_change), "_hessian")
+
+
+def hvp(f, max_tapes=64, on_branch_change="retrace"):
+    """A function (x, v) -> H(x) v ((n,) for v (n,), (n, K) for v (n, K)); tapes cached per branch.
+
+    Called as ``hv(x, v)``, ``hv(x, v, params)``, with ``weights=w`` for f with m outputs.
+    """
+    return _Weighted(Function(f, max_tapes, on_branch_change), "_hvp")
 
 
 def jvp(f, x, v, params=None):

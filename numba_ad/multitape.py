@@ -45,7 +45,8 @@ class Function:
         call for a given input size traces), or trace and emit a BranchChangedWarning ("warn").
 
     Calls: ``fn(x)`` (value), ``fn.gradient(x)``, ``fn.value_and_gradient(x)``,
-    ``fn.jacobian(x, mode=)``, ``fn.jvp(x, v)``, ``fn.vjp(x, w)``; parameters follow x:
+    ``fn.jacobian(x, mode=)``, ``fn.jvp(x, v)``, ``fn.vjp(x, w)``, ``fn.hvp(x, v)``,
+    ``fn.hessian(x)`` (``weights=`` for vector f); parameters follow x:
     ``fn(x, p)``. ``fn.stats()`` says how calls were served; ``fn.tape_at(x)`` gives the tape.
     """
 
@@ -86,6 +87,14 @@ class Function:
     def vjp(self, x, w, *params):
         """J(x)^T w, shapes as for Tape.vjp."""
         return self._run("_vjp", x, params, w)
+
+    def hvp(self, x, v, *params, weights=None):
+        """H(x) v, shapes as for Tape.hvp (weights (m,) for vector f: the Hessian of sum_i w_i f_i)."""
+        return self._run("_hvp", x, params, v, weights)
+
+    def hessian(self, x, *params, weights=None):
+        """Hessian (n, n) of scalar f at x, or of sum_i weights[i] f_i for vector f."""
+        return self._run("_hessian", x, params, weights)
 
     def tape_at(self, x, *params):
         """The cached Tape whose branch holds x (traced there if none does)."""
