@@ -7,7 +7,8 @@ keeps a tape per branch of f; ``where`` and ``clip`` record both branches in one
 from .api import Tape
 from .dual import Dual, DualArray
 from .errors import BranchChangedError, BranchChangedWarning
-from .functions import Recorder, Transformed, erf, erfc, grad, jacobian, jvp, trace, value_and_grad, vjp
+from .functions import (Recorder, Transformed, erf, erfc, grad, hessian, hvp, jacobian, jvp, trace, value_and_grad,
+                        vjp)
 from .multitape import Function, function
 from .ops import Op
 from .selects import clip, where
@@ -21,5 +22,6 @@ TracedFunction = Function  # the name before version 0.2
 __version__ = "0.1.0"
 
 __all__ = ["BranchChangedError", "BranchChangedWarning", "Dual", "DualArray", "Function", "Op", "Recorder", "Tape",
-           "TapeArrays", "Transformed", "clip", "derivative", "erf", "erfc", "function", "fwd", "grad", "jacobian", "jvp",
+           "TapeArrays", "Transformed", "clip", "derivative", "erf", "erfc", "function", "fwd", "grad", "hessian", "hvp",
+           "jacobian", "jvp",
            "nb", "trace", "value_and_grad", "vjp", "where"]

@@ -355,7 +355,7 @@ def derivative(f, x, order=1):
     x : float
         The point.
     order : int, optional
-        1 only for now; higher orders raise NotImplementedError.
+        1 (Dual numbers, no tape) or higher (f is traced and its Taylor coefficients computed).
 
     Returns
     -------
@@ -369,9 +369,9 @@ def derivative(f, x, order=1):
         raise TypeError(f"derivative: order must be an integer; got {type(order).__name__}") from None
     if order < 1:
         raise ValueError(f"derivative: order must be >= 1; got {order}")
-    if order > 1:
-        raise NotImplementedError(f"derivative of order {order}: only order=1 (Dual numbers) is "
-                                  "implemented; higher orders need Taylor-mode arithmetic")
+    if order > 1:  # Taylor mode on a tape: the k-th coefficient times k!
+        from .taylor import derivative_by_taylor
+        return derivative_by_taylor(f, x, order)
     return _first_derivative(f, _real_point(x))
 
 

@@ -90,6 +90,10 @@ class Workspace(NamedTuple):
     params: np.ndarray  # (n_params,) the tape's parameters: set work.params[:] = p; NaN at first
     vec_n: np.ndarray  # (n,) scratch: v of jvp_into, the result of vjp_into
     vec_m: np.ndarray  # (m,) scratch: the result of jvp_into, w of vjp_into, f(x) of value
+    second: np.ndarray  # (drivers.WORK_ROWS, n_slots) scratch of hvp_into (values, partials, tangents)
+    weights: np.ndarray  # (m,) hvp_into differentiates sum_i weights[i] F_i: 1.0 for a scalar tape,
+    #                      NaN for a vector tape until set (work.weights[:] = w)
+    vec_n2: np.ndarray  # (n,) scratch: the result of hvp_into
 
 
 def _sizes(tape, lanes):
@@ -115,7 +119,8 @@ def workspace(tape, lanes=None):
     """
     n_slots, n, m, n_params, L = _sizes(tape, lanes)
     return Workspace(np.empty(n_slots), np.empty(n_slots), np.empty(n_slots), np.empty(n_slots),
-                     np.empty((n_slots, L)), np.full(n_params, np.nan), np.empty(n), np.empty(m))
+                     np.empty((n_slots, L)), np.full(n_params, np.nan), np.empty(n), np.empty(m),
+                     np.empty((drivers.WORK_ROWS, n_slots)), np.full(m, 1.0 if m == 1 else np.nan), np.empty(n))
 
 
 def workspaces(tape, k, lanes=None):
@@ -136,7 +141,9 @@ def _new_workspaces(k, n_slots, n, m, n_params, L):
     works = List()
     for _ in range(k):
         works.append(Workspace(np.empty(n_slots), np.empty(n_slots), np.empty(n_slots), np.empty(n_slots),
-                               np.empty((n_slots, L)), np.full(n_params, np.nan), np.empty(n), np.empty(m)))
+                               np.empty((n_slots, L)), np.full(n_params, np.nan), np.empty(n), np.empty(m),
+                               np.empty((drivers.WORK_ROWS, n_slots)), np.full(m, 1.0 if m == 1 else np.nan),
+                               np.empty(n)))
     return works
 
 
@@ -157,7 +164,8 @@ def _tape_sizes(tape):
 @kernel_inline
 def _work_sizes(work):
     return (work.w.shape[0], work.d_a.shape[0], work.d_b.shape[0], work.w_bar.shape[0], work.lanes.shape[0],
-            work.lanes.shape[1], work.params.shape[0], work.vec_n.shape[0], work.vec_m.shape[0])
+            work.lanes.shape[1], work.params.shape[0], work.vec_n.shape[0], work.vec_m.shape[0],
+            work.second.shape[0], work.second.shape[1], work.weights.shape[0], work.vec_n2.shape[0])
 
 
 @kernel
@@ -167,9 +175,10 @@ def _check_work(tape_sizes, work_sizes):
     x and params lengths are checked by the drivers.
     """
     n_slots, n_params, n, m = tape_sizes
-    w, d_a, d_b, w_bar, lane_rows, lane_cols, params, vec_n, vec_m = work_sizes
+    w, d_a, d_b, w_bar, lane_rows, lane_cols, params, vec_n, vec_m, s_rows, s_cols, weights, vec_n2 = work_sizes
     if (w != n_slots or d_a != n_slots or d_b != n_slots or w_bar != n_slots or lane_rows != n_slots
-            or lane_cols < 1 or params != n_params or vec_n != n or vec_m != m):
+            or lane_cols < 1 or params != n_params or vec_n != n or vec_m != m or s_rows != drivers.WORK_ROWS
+            or s_cols != n_slots or weights != m or vec_n2 != n):
         raise ValueError("numba_ad.nb: the workspace was made for another tape; make one with "
                          "tape.workspace() for this tape")
 
@@ -219,6 +228,13 @@ def _check_jacobian(tape_sizes, work_sizes, J_shape):
     _check_work(tape_sizes, work_sizes)
     if J_shape[0] != tape_sizes[3] or J_shape[1] != tape_sizes[2]:
         raise ValueError("numba_ad.nb.jacobian_into: J must have shape (m, n) (tape.n_outputs, tape.n_inputs)")
+
+
+@kernel
+def _check_hvp(tape_sizes, work_sizes, v_len, out_len):
+    _check_work(tape_sizes, work_sizes)
+    if v_len != tape_sizes[2] or out_len != tape_sizes[2]:
+        raise ValueError("numba_ad.nb.hvp_into: v and out must have length n (tape.n_inputs)")
 
 
 @kernel
@@ -298,6 +314,22 @@ def vjp_into(tape, work, x, w, out):
 
 
 @kernel_inline
+def hvp_into(tape, work, x, v, out):
+    """Write H(x) v into out (n,), for v (n,): H is the Hessian of f (scalar tape) or of
+    sum_i work.weights[i] F_i (vector tape: set work.weights[:] = w first). Forward over reverse."""
+    _check_hvp(_tape_sizes(tape), _work_sizes(work), v.shape[0], out.shape[0])
+    n = tape.inputs.shape[0]
+    V, out_col = work.vec_n, work.vec_n2
+    for j in range(n):
+        V[j] = v[j]
+    failed = drivers.hvp_into(tape, x, work.params, V.reshape((n, 1)), work.weights, work.second,
+                              work.lanes, work.lanes, out_col.reshape((n, 1)))  # lanes unused for one v
+    _raise_if_failed(failed)
+    for j in range(n):
+        out[j] = out_col[j]
+
+
+@kernel_inline
 def jacobian_into(tape, work, x, J):
     """Write the Jacobian (m, n) at x into J: forward mode when n <= m, else reverse.
 
@@ -344,5 +376,5 @@ def _reverse_jacobian(tape, d_a, d_b, lanes, J):
                 J[i0 + k, j] = lanes[inputs[j], k]
 
 
-__all__ = ["BRANCH_CHANGED", "Workspace", "check", "eval_into", "jacobian_into", "jvp_into", "value",
+__all__ = ["BRANCH_CHANGED", "Workspace", "check", "eval_into", "hvp_into", "jacobian_into", "jvp_into", "value",
            "value_and_gradient_into", "vjp_into", "workspace", "workspaces"]

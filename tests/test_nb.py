@@ -431,3 +431,38 @@ def test_kernels_and_user_functions_load_from_cache_in_a_second_process(tmp_path
     tape = ad.trace(rosen, np.zeros(4))
     np.testing.assert_allclose(second["out"], [tape.eval(x) for x in np.linspace(-1.0, 1.0, 40).reshape(10, 4)],
                                rtol=1e-14)
+
+
+@njit
+def _hvp_twice(tape, work, x, v, out1, out2):
+    nb.hvp_into(tape, work, x, v, out1)
+    nb.hvp_into(tape, work, x, v, out2)
+
+
+def test_hvp_into_matches_the_tape_and_differences_of_the_gradient():
+    tape = ad.trace(rosen, np.zeros(5))
+    work = tape.workspace()
+    rng = np.random.default_rng(4)
+    for x in (X5, X5b):
+        v = rng.standard_normal(5)
+        out1, out2 = np.empty(5), np.empty(5)
+        _hvp_twice(tape.arrays, work, x, v, out1, out2)
+        np.testing.assert_array_equal(out1, out2)
+        np.testing.assert_allclose(out1, tape.hvp(x, v), rtol=1e-13)
+        h = 1e-6
+        fd = (tape.gradient(x + h * v) - tape.gradient(x - h * v)) / (2 * h)
+        np.testing.assert_allclose(out1, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_hvp_into_of_a_vector_tape_uses_work_weights():
+    tape = ad.trace(vector_f, np.ones(3))
+    work = tape.workspace()
+    x, v, w = X5[:3], np.array([0.3, -1.0, 2.0]), np.array([0.7, -1.5])
+    out = np.empty(3)
+    nb.hvp_into(tape.arrays, work, x, v, out)
+    assert np.isnan(out).all(), "weights start as NaN on a vector tape: a forgotten assignment shows"
+    work.weights[:] = w
+    nb.hvp_into(tape.arrays, work, x, v, out)
+    np.testing.assert_allclose(out, tape.hvp(x, v, weights=w), rtol=1e-13)
+    with pytest.raises(ValueError, match="hvp_into"):
+        nb.hvp_into(tape.arrays, work, x, v, np.empty(2))
