@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import numba_ad as ad
+from op_tapes import one_op_tape
 from numba_ad import ops
-from numba_ad.ops import COMPARISONS, FIRST_GUARD, FIRST_MATH, FIRST_UNARY, TABLE, Op
-from numba_ad.tape import TapeArrays
+from numba_ad.ops import FIRST_GUARD, FIRST_MATH, FIRST_UNARY, TABLE, Op
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
 SMOOTH_OPS = [op for op in MATH_OPS if op < FIRST_GUARD]
@@ -57,21 +57,13 @@ def test_kernel_partials_match_central_differences(op):
             assert d_b == 0.0, "a unary op must have d_b = 0: the sweeps rely on it"
 
 
-def _one_op_tape(op, c):
-    """slot 0: zero, 1: x[0], 2: x[1], 3: op(slot 1, slot 2 or 0), output slot 3."""
-    binary = TABLE[op].arity == 2
-    return ad.Tape.from_arrays(TapeArrays(
-        op=np.array([Op.CONST, Op.INPUT, Op.INPUT, op]), a=np.array([0, 0, 1, 1]),
-        b=np.array([0, 0, 0, 2 if binary else 0]), c=np.array([0.0, 0.0, 0.0, c]),
-        inputs=np.array([1, 2]), outputs=np.array([3]), params=np.array([], dtype=np.int32),
-        guards=np.array([3] if op in COMPARISONS else [], dtype=np.int32)))
 
 
 @pytest.mark.parametrize("op", SMOOTH_OPS, ids=lambda op: op.name)
 def test_each_op_through_the_sweeps(op):
     """Every op as a one-op tape: eval, gradient, forward and reverse Jacobians, twice."""
     spec = TABLE[op]
-    tape = _one_op_tape(op, spec.test_c)
+    tape = one_op_tape(op, spec.test_c, guard_comparisons=True)
     xs, ys = _points(op, size=5, seed=99)
     for x, y in zip(xs, ys):
         point = np.array([x, y])

@@ -19,9 +19,9 @@ from numba import njit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numba_ad as ad  # noqa: E402
+from op_tapes import one_op_tape  # noqa: E402
 from numba_ad import drivers, functions, ops, second_order  # noqa: E402
 from numba_ad.ops import FIRST_GUARD, FIRST_MATH, NONZERO_PARTIALS, TABLE, Op  # noqa: E402
-from numba_ad.tape import TapeArrays  # noqa: E402
 from corpus import CASES  # noqa: E402
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
@@ -33,14 +33,6 @@ def _points(op, size, seed):
     return rng.uniform(xlo, xhi, size), rng.uniform(ylo, yhi, size)
 
 
-def _one_op_tape(op, c):
-    """slot 0: zero, 1: x[0], 2: x[1], 3: op(slot 1, slot 2 or 0), output slot 3."""
-    binary = TABLE[op].arity == 2
-    return ad.Tape.from_arrays(TapeArrays(
-        op=np.array([Op.CONST, Op.INPUT, Op.INPUT, op]), a=np.array([0, 0, 1, 1]),
-        b=np.array([0, 0, 0, 2 if binary else 0]), c=np.array([0.0, 0.0, 0.0, c]),
-        inputs=np.array([1, 2]), outputs=np.array([3]), params=np.array([], dtype=np.int32),
-        guards=np.array([], dtype=np.int32)))
 
 
 # --- the op table --------------------------------------------------------------------------
@@ -88,7 +80,7 @@ def test_nonzero_table_covers_every_nonzero_partial(op):
 def test_each_op_hessian_through_the_sweeps(op):
     """A one-op tape: its Hessian is the op's second partials, on every path, twice."""
     spec = TABLE[op]
-    tape = _one_op_tape(op, spec.test_c)
+    tape = one_op_tape(op, spec.test_c)
     xs, ys = _points(op, 4, 7)
     for x, y in zip(xs, ys):
         point = np.array([x, y])

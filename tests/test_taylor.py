@@ -15,8 +15,8 @@ import pytest
 from numba import njit
 
 import numba_ad as ad
+from op_tapes import one_op_tape
 from numba_ad.ops import FIRST_MATH, TABLE, Op
-from numba_ad.tape import TapeArrays
 from numba_ad.taylor import derivative_by_taylor
 
 special = pytest.importorskip("scipy.special")
@@ -74,13 +74,6 @@ ANALYTIC_OPS = [op for op in Op if op in COMPLEX]
 OTHER_OPS = [op for op in Op if op >= FIRST_MATH and op not in COMPLEX]
 
 
-def _one_op_tape(op, c):
-    binary = TABLE[op].arity == 2
-    return ad.Tape.from_arrays(TapeArrays(
-        op=np.array([Op.CONST, Op.INPUT, Op.INPUT, op]), a=np.array([0, 0, 1, 1]),
-        b=np.array([0, 0, 0, 2 if binary else 0]), c=np.array([0.0, 0.0, 0.0, c]),
-        inputs=np.array([1, 2]), outputs=np.array([3]), params=np.array([], dtype=np.int32),
-        guards=np.array([], dtype=np.int32)))
 
 
 def _singular_distance(op, x0, y0, vx, vy):
@@ -113,7 +106,7 @@ def cauchy_coefficients(g, r, degree, N=64):
 def test_each_op_matches_cauchy_coefficients(op):
     spec = TABLE[op]
     c = spec.test_c
-    tape = _one_op_tape(op, c)
+    tape = one_op_tape(op, c)
     rng = np.random.default_rng(2024 + int(op))
     (xlo, xhi), (ylo, yhi) = spec.domain
     for _ in range(4):
@@ -137,7 +130,7 @@ def test_piecewise_ops_follow_the_selected_series(op):
     """abs, maximum, minimum, floor, ..., comparisons, selects: away from kinks the series of
     the selected operand (x0 + t vx or y0 + t vy), or a constant."""
     spec = TABLE[op]
-    tape = _one_op_tape(op, spec.test_c)
+    tape = one_op_tape(op, spec.test_c)
     rng = np.random.default_rng(77 + int(op))
     for _ in range(4):
         x0, y0 = rng.uniform(-3, 3, 2)
