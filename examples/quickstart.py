@@ -229,9 +229,11 @@ except ad.BranchChangedError as err:
     print(f"    comparison {err.comparison!r}, recorded {err.recorded}, guard {err.guard}, "
           f"made at line {err.location.rsplit(':', 1)[1]}")
 
-grad_soft_abs = ad.grad(soft_abs)  # wrappers retrace when a branch changes
-print("ad.grad(soft_abs) retraces transparently:")
+grad_soft_abs = ad.grad(soft_abs)  # built on ad.function: a tape per branch, cached
+print("ad.grad(soft_abs) traces a new branch once, then replays whichever tape fits:")
 print(f"  at {xa}: {grad_soft_abs(xa)}")
-print(f"  at {xb}: {grad_soft_abs(xb)}   (traces so far: {grad_soft_abs.n_traces})")
+print(f"  at {xb}: {grad_soft_abs(xb)}")
+print(f"  at {xa} again: {grad_soft_abs(xa)}   (cache: {grad_soft_abs.stats()})")
+print("  (examples/branches.py shows ad.function, where and margins)")
 
 print("\nDone.")
