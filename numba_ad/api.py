@@ -58,6 +58,7 @@ class Tape:
         self._w = np.empty(n_slots)
         self._linear = None  # (d_a, d_b, w_bar), allocated by the first derivative request
         self._lanes = {}
+        self._second_order = {}  # HVP/Hessian/Taylor buffers and the Hessian plan, made on first use
 
     @classmethod
     def from_arrays(cls, arrays, scalar_output=None):
@@ -268,7 +269,7 @@ class Tape:
         x, p = self._point(x, params)
         weights = self._output_weights(weights)
         n = self.n_inputs
-        state = self._second_order_state()
+        state = self._second_order
         if "plan" not in state:
             state["plan"] = second_order.hessian_plan(self.arrays)
         plan = state["plan"]
@@ -295,7 +296,7 @@ class Tape:
         if v_arr.shape != (self.n_inputs,):
             raise ValueError(f"v must have shape ({self.n_inputs},), one direction; got shape {v_arr.shape}")
         D1 = int(degree) + 1
-        state = self._second_order_state()
+        state = self._second_order
         X = state.get("taylor")
         if X is None or X.shape[1] != D1:
             X = state["taylor"] = np.empty((self.n_ops, D1))
@@ -319,17 +320,9 @@ class Tape:
                              + f"; got shape {arr.shape}")
         return arr
 
-    def _second_order_state(self):
-        """This tape's second-order buffers and Hessian plan (made on first use)."""
-        try:
-            return self._second_order
-        except AttributeError:
-            self._second_order = {}
-            return self._second_order
-
     def _second_order_buffers(self, K):
         """(work, lanes_dot, lanes_bar) for drivers.hvp_into with K directions."""
-        state = self._second_order_state()
+        state = self._second_order
         buffers = state.get(K)
         if buffers is None:
             work = state.get("work")

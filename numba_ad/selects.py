@@ -41,11 +41,18 @@ def _check_condition(cond):
                     f"traced values; got {got}. Compare explicitly, e.g. where(c != 0, a, b).")
 
 
-def _scalar_where(cond, a, b):
-    return select(cond, a, b)
+_elementwise_where = np.frompyfunc(select, 3, 1)
 
 
-_elementwise_where = np.frompyfunc(_scalar_where, 3, 1)
+def _broadcast_objects(operands, name):
+    """The operands (TracedArray unwrapped) as object arrays broadcast to one shape."""
+    operands = [v._data if type(v) is TracedArray else v for v in operands]
+    try:
+        shape = np.broadcast_shapes(*[np.shape(v) for v in operands])
+    except ValueError:
+        raise ValueError(f"{name}: the arguments must broadcast to one shape; got shapes "
+                         + ", ".join(str(np.shape(v)) for v in operands)) from None
+    return [np.broadcast_to(np.asarray(v, dtype=object) if np.ndim(v) else _box(v), shape) for v in operands]
 
 
 def where(condition, x=None, y=None):
@@ -64,14 +71,7 @@ def where(condition, x=None, y=None):
     cond = _check_condition(condition)
     if all(np.ndim(v) == 0 and type(v) is not TracedArray for v in (cond, x, y)):
         return select(cond, x, y)
-    operands = [cond] + [v._data if type(v) is TracedArray else v for v in (x, y)]
-    try:
-        shape = np.broadcast_shapes(*[np.shape(v) for v in operands])
-    except ValueError:
-        raise ValueError("where: condition, x and y must broadcast to one shape; got shapes "
-                         + ", ".join(str(np.shape(v)) for v in operands)) from None
-    boxed = [np.broadcast_to(np.asarray(v, dtype=object) if np.ndim(v) else _box(v), shape) for v in operands]
-    result = _elementwise_where(*boxed)
+    result = _elementwise_where(*_broadcast_objects((cond, x, y), "where"))
     if not any(_is_traced(v) for v in np.ravel(result)):
         return np.asarray(result, dtype=np.float64)
     return wrap(result)
@@ -112,10 +112,7 @@ def clip(x, lo=None, hi=None, **kwargs):
         raise ValueError("clip needs at least one of lo and hi")
     if all(np.ndim(v) == 0 and type(v) is not TracedArray for v in (x, lo, hi)):
         return _scalar_clip(x, lo, hi)
-    operands = [v._data if type(v) is TracedArray else v for v in (x, lo, hi)]
-    shape = np.broadcast_shapes(*[np.shape(v) for v in operands])
-    boxed = [np.broadcast_to(np.asarray(v, dtype=object) if np.ndim(v) else _box(v), shape) for v in operands]
-    return wrap(_elementwise_clip(*boxed))
+    return wrap(_elementwise_clip(*_broadcast_objects((x, lo, hi), "clip")))
 
 
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
