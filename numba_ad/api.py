@@ -11,6 +11,7 @@ import numpy as np
 
 from . import drivers, second_order
 from .errors import BranchChangedError
+from .optimize import optimize_arrays
 from .ops import Op
 from .tape import TapeArrays, render, validated
 from .tracing import GuardInfo
@@ -59,6 +60,7 @@ class Tape:
         self._linear = None  # (d_a, d_b, w_bar), allocated by the first derivative request
         self._lanes = {}
         self._second_order = {}  # HVP/Hessian/Taylor buffers and the Hessian plan, made on first use
+        self.optimize_report = None  # set on tapes made by optimize(): what it removed
 
     @classmethod
     def from_arrays(cls, arrays, scalar_output=None):
@@ -87,6 +89,22 @@ class Tape:
         kind = "scalar" if self.scalar_output else f"{self.n_outputs} outputs"
         return (f"<numba_ad.Tape: {self.n_inputs} inputs, {kind}, {self.n_params} params, "
                 f"{self.n_ops} ops, {self.n_guards} guards>")
+
+    def optimize(self):
+        """An equivalent Tape with constants folded, exact identities applied (x * 1 -> x),
+        common subexpressions merged and dead slots dropped; this tape is left unchanged.
+
+        Values and derivatives of every order are the same bit for bit; guards keep their
+        indices. What was removed is in the new tape's ``optimize_report``.
+        """
+        arrays, report, slot_map = optimize_arrays(self.arrays)
+        guard_info = None
+        if self._guard_info is not None:
+            guard_info = tuple(info._replace(lhs=int(slot_map[info.lhs]), rhs=int(slot_map[info.rhs]))
+                               for info in self._guard_info)
+        tape = Tape(arrays, self.scalar_output, guard_info)
+        tape.optimize_report = report
+        return tape
 
     # -- evaluation -------------------------------------------------------------------------
     # Each public method is its private twin, which returns (result, index of the failed guard

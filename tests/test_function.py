@@ -17,13 +17,13 @@ POS, NEG = np.array([0.5, 3.0]), np.array([-0.5, 3.0])
 
 def test_stats_count_calls_replays_switches_and_traces():
     fn = ad.function(sign_times)
-    assert fn.stats() == dict(calls=0, replays=0, switches=0, traces=0, evictions=0, tapes=0, max_tapes=64)
+    assert fn.stats() == dict(calls=0, replays=0, switches=0, traces=0, evictions=0, optimized=0, tapes=0, max_tapes=64)
     assert fn(POS) == pytest.approx(9.5)
     assert fn(NEG) == pytest.approx(-9.5)
     np.testing.assert_allclose(fn.gradient(POS), [1.0, 6.0])  # served by the older tape: a switch
     np.testing.assert_allclose(fn.gradient(POS), [1.0, 6.0])
     np.testing.assert_allclose(fn.gradient(NEG), [1.0, -6.0])
-    assert fn.stats() == dict(calls=5, replays=3, switches=2, traces=2, evictions=0, tapes=2, max_tapes=64)
+    assert fn.stats() == dict(calls=5, replays=3, switches=2, traces=2, evictions=0, optimized=0, tapes=2, max_tapes=64)
     assert fn.tape.check(NEG) is None and fn.tapes[1].check(POS) is None
 
 
