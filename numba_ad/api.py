@@ -10,6 +10,7 @@ A Tape's buffers make it unsafe to evaluate one Tape from several threads at onc
 import numpy as np
 
 from . import drivers, second_order
+from .batch_api import BatchMethods
 from .errors import BranchChangedError
 from .optimize import optimize_arrays
 from .ops import Op
@@ -42,7 +43,7 @@ def _vector(value, n, name):
     return arr
 
 
-class Tape:
+class Tape(BatchMethods):
     """A function recorded once, replayed by compiled sweeps at any point.
 
     Made by :func:`numba_ad.trace`, :meth:`numba_ad.Recorder.to_tape` or
