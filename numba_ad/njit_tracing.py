@@ -10,8 +10,8 @@ which the names the code uses are rebound:
   the matching op for traced arguments and call the real ``math`` function otherwise, and
   ``from math import sin`` style names become the shim's functions;
 * ``numpy``'s float64 allocators (``np.empty``, ``np.zeros``, ``np.full``, ``*_like``...)
-  return object arrays (``TracedArray``), so a kernel may store traced values into an
-  ``out`` array it allocated; every other NumPy name is NumPy's own (ufuncs already
+  return traced arrays of constants (``TracedArray``), so a kernel may store traced values
+  into an ``out`` array it allocated; every other NumPy name is NumPy's own (ufuncs already
   record through ``__array_ufunc__``);
 * every @njit helper becomes its own Python version, recursively (memoised per
   dispatcher, so repeated helpers, recursion and mutual recursion work), also when reached
@@ -106,15 +106,15 @@ _NO_OP_HINT = ("numba_ad has no op for it; apply it only to values that do not d
                "(constants, integers), or write it with the math functions numba_ad records")
 
 
-def _any_traced(args):
-    from .tracing_arrays import TracedArray  # here: tracing_arrays imports this module
+def _recording_in(args):
+    """The Recording of the first traced value among args (in lists and tuples too), or None."""
+    from .tracing_arrays import recording_of  # here: tracing_arrays imports this module
 
-    for v in args:
-        if type(v) is Traced or type(v) is TracedArray:
-            return True
-        if isinstance(v, (list, tuple)) and _any_traced(v):
-            return True
-    return False
+    return recording_of(args)
+
+
+def _any_traced(args):
+    return _recording_in(args) is not None
 
 
 def _recording(name, record):
@@ -185,8 +185,9 @@ for _name, _record in _MATH.items():
         setattr(MATH, _name, _recording(_name, _record))
 
 
-# True while a kernel's Python version runs on traced values (set by traceable's entry).
-_TRACING = contextvars.ContextVar("numba_ad_njit_tracing", default=False)
+# The Recording of the traced arguments while a kernel's Python version runs on traced
+# values (set by traceable's entry); None otherwise.
+_TRACING = contextvars.ContextVar("numba_ad_njit_tracing", default=None)
 
 
 def _allocator(name):
@@ -195,22 +196,19 @@ def _allocator(name):
     real = getattr(np, name)
 
     def allocate(*args, **kwargs):
-        from .tracing_arrays import TracedArray  # here: tracing_arrays imports this module
+        from .tracing_arrays import TracedArray, wrap  # here: tracing_arrays imports this module
 
         result = real(*args, **kwargs)
-        if not _TRACING.get():  # the Python version run on numbers: NumPy's own array
-            return result
-        if type(result) is TracedArray:  # np.*_like of a traced array: already objects
-            if name == "empty_like":
-                result[...] = 0.0  # NumPy fills object arrays with None, no number
+        rec = _TRACING.get()
+        if rec is None or type(result) is TracedArray:  # numbers, or np.*_like of a traced array
             return result
         if isinstance(result, np.ndarray) and result.dtype == object:
-            return TracedArray(result)  # np.full(n, traced)
+            return wrap(result)  # np.full(n, traced)
         if not isinstance(result, np.ndarray) or result.dtype != np.float64:
             return result  # int, bool, float32...: a real array, as numba's
         if name.startswith("empty"):
             result.fill(0.0)  # numba leaves it uninitialised; zeros make traces reproducible
-        return TracedArray(result.astype(object))
+        return TracedArray(rec, rec.const_slots(result), result)
 
     allocate.__name__, allocate.__qualname__ = name, f"numpy.{name}"
     allocate.__doc__ = f"np.{name} for traced numba kernels: float64 arrays hold traced values."
@@ -380,7 +378,7 @@ def traceable(f):
         note = _KERNEL_NOTE.format(name=code.co_name, where=f"{code.co_filename}:{code.co_firstlineno}")
 
         def entry(*args, **kwargs):
-            token = _TRACING.set(_any_traced(args) or _any_traced(kwargs.values()))
+            token = _TRACING.set(_recording_in(args) or _recording_in(list(kwargs.values())))
             try:
                 return fn(*args, **kwargs)
             except TypeError as exc:

@@ -12,8 +12,14 @@ given to Traced and Condition as their ``__array_function__`` at import.
 """
 import numpy as np
 
+from . import array_ops as ao
+from .array_conditions import ConditionArray, condition_mask
+from .array_traced import TracedArray, as_operand, recording_of, result, wrap
+from .ops import Op
 from .tracing import Condition, Traced, select
-from .tracing_arrays import FUNCTIONS, TracedArray, wrap
+from .tracing_arrays import FUNCTIONS
+
+_ADD, _IF_TRUE, _IF_FALSE = int(Op.ADD), int(Op.IF_TRUE), int(Op.IF_FALSE)
 
 
 def _is_traced(v):
@@ -21,9 +27,10 @@ def _is_traced(v):
 
 
 def _check_condition(cond):
-    """cond as an object array (or scalar) of bools, Conditions and Traced; TypeError otherwise."""
-    if type(cond) is TracedArray:
-        return cond._data
+    """cond as booleans, a condition (array), a traced number (array) or an object array of
+    those; TypeError otherwise."""
+    if type(cond) is TracedArray or isinstance(cond, ConditionArray):
+        return cond
     if _is_traced(cond) or isinstance(cond, (bool, np.bool_)):
         return cond
     arr = np.asarray(cond) if not isinstance(cond, np.ndarray) else cond
@@ -44,15 +51,22 @@ def _check_condition(cond):
 _elementwise_where = np.frompyfunc(select, 3, 1)
 
 
+def _objects(v):
+    if type(v) is TracedArray or isinstance(v, ConditionArray):
+        return v.to_objects()
+    return v
+
+
 def _broadcast_objects(operands, name):
-    """The operands (TracedArray unwrapped) as object arrays broadcast to one shape."""
-    operands = [v._data if type(v) is TracedArray else v for v in operands]
-    try:
-        shape = np.broadcast_shapes(*[np.shape(v) for v in operands])
-    except ValueError:
-        raise ValueError(f"{name}: the arguments must broadcast to one shape; got shapes "
-                         + ", ".join(str(np.shape(v)) for v in operands)) from None
+    """The operands as object arrays broadcast to one shape."""
+    operands = [_objects(v) for v in operands]
+    shape = ao.broadcast_shape(name, *[np.shape(v) for v in operands])
     return [np.broadcast_to(np.asarray(v, dtype=object) if np.ndim(v) else _box(v), shape) for v in operands]
+
+
+def _shape(v):
+    return v.shape if isinstance(v, (TracedArray, ConditionArray, np.ndarray)) else np.shape(v) \
+        if isinstance(v, (list, tuple)) else ()
 
 
 def where(condition, x=None, y=None):
@@ -69,12 +83,38 @@ def where(condition, x=None, y=None):
         raise TypeError("where needs a condition and both branches: where(cond, x, y) "
                         "(np.nonzero-style where(cond) is not supported on traced values)")
     cond = _check_condition(condition)
-    if all(np.ndim(v) == 0 and type(v) is not TracedArray for v in (cond, x, y)):
+    if all(not isinstance(v, (TracedArray, ConditionArray)) and np.ndim(v) == 0 for v in (cond, x, y)):
         return select(cond, x, y)
-    result = _elementwise_where(*_broadcast_objects((cond, x, y), "where"))
-    if not any(_is_traced(v) for v in np.ravel(result)):
-        return np.asarray(result, dtype=np.float64)
-    return wrap(result)
+    ao.broadcast_shape("where", _shape(cond), _shape(x), _shape(y))
+    rec = recording_of([cond, x, y])
+    out = NotImplemented if rec is None or (isinstance(cond, np.ndarray) and cond.dtype == object) \
+        else _bulk_where(rec, cond, x, y)
+    if out is not NotImplemented:
+        return out
+    out = _elementwise_where(*_broadcast_objects((cond, x, y), "where"))
+    if not any(_is_traced(v) for v in np.ravel(out)):
+        return np.asarray(out, dtype=np.float64)
+    return wrap(out)
+
+
+def _bulk_where(rec, cond, x, y):
+    """where in blocks: IF_TRUE(m, x) + IF_FALSE(m, y), the ops select records per element."""
+    a, b = as_operand(rec, x), as_operand(rec, y)
+    if a is None or b is None:
+        return NotImplemented
+    if type(cond) is TracedArray:  # a number as a condition: true where it is not zero
+        mask, inverted = ao.binary(rec, int(Op.EQ), as_operand(rec, cond), ao.constant(0.0), "where"), True
+    else:
+        mask, inverted = condition_mask(rec, cond)
+    if mask.slots is None:  # plain booleans: pick slots, record nothing
+        take = (mask.values != 0.0) != inverted
+        return result(rec, ao.Operand(np.where(take, ao.slots_of(rec, a), ao.slots_of(rec, b)),
+                                      np.where(take, a.values, b.values)))
+    if inverted:
+        a, b = b, a
+    taken = ao.binary(rec, _IF_TRUE, mask, a, "where")
+    other = ao.binary(rec, _IF_FALSE, mask, b, "where")
+    return result(rec, ao.binary(rec, _ADD, taken, other, "where"))
 
 
 def _box(v):
@@ -110,9 +150,17 @@ def clip(x, lo=None, hi=None, **kwargs):
         raise TypeError(f"clip on traced values takes x, lo and hi only; got {sorted(kwargs)}")
     if lo is None and hi is None:
         raise ValueError("clip needs at least one of lo and hi")
-    if all(np.ndim(v) == 0 and type(v) is not TracedArray for v in (x, lo, hi)):
+    if all(type(v) is not TracedArray and np.ndim(v) == 0 for v in (x, lo, hi)):
         return _scalar_clip(x, lo, hi)
-    return wrap(_elementwise_clip(*_broadcast_objects((x, lo, hi), "clip")))
+    ao.broadcast_shape("clip", _shape(x), _shape(lo), _shape(hi))
+    if any(isinstance(v, np.ndarray) and v.dtype == object for v in (x, lo, hi)):  # arrays the user built
+        return wrap(_elementwise_clip(*_broadcast_objects((x, lo, hi), "clip")))
+    r = x
+    if lo is not None:
+        r = where(np.less(r, lo), lo, r)
+    if hi is not None:
+        r = where(np.greater(r, hi), hi, r)
+    return r
 
 
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the

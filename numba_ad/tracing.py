@@ -2,8 +2,9 @@
 
 Pure Python: this module never imports or calls a kernel. A ``Traced`` scalar knows its
 slot on the tape and its value at the recording point; every operator, NumPy ufunc and
-math dunder on it appends one op to a ``Recording``. ``TracedArray`` wraps a NumPy object
-array of ``Traced`` so that user code can index, slice, iterate and call NumPy on ``x``.
+math dunder on it appends one op to a ``Recording``. ``TracedArray`` (array_traced) holds
+the slots and values of a whole array, so that user code can index, slice, iterate and call
+NumPy on ``x``; NumPy calls on it append whole blocks of ops (array_ufuncs, array_ops).
 
 Comparisons return a ``Comparison``; only when Python asks for its truth (``if``,
 ``while``, ``and``, ``max()``...) is a guard op recorded, holding the outcome seen here.
@@ -16,8 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .array_recording import BulkRecording
 from .ops import SCALAR, Op
-from .tape import INDEX_DTYPE, OP_DTYPE, TapeArrays
 
 _CONST, _INPUT, _PARAM = int(Op.CONST), int(Op.INPUT), int(Op.PARAM)
 _ADD, _SUB, _MUL, _DIV, _POW = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV), int(Op.POW)
@@ -34,16 +35,24 @@ class GuardInfo(NamedTuple):
     location: str  # "file:line" of the user code that compared
 
 
-class Recording:
-    """The growing buffers of one trace (one Python list per tape field)."""
+class Recording(BulkRecording):
+    """The growing buffers of one trace.
+
+    Scalar ops append to one Python list per tape field (``push``, the loop-style hot path);
+    whole arrays of ops arrive as NumPy arrays (``block``, from array_recording), which first
+    move the lists into a chunk of arrays. The next op's slot is ``_base + len(self.op)``,
+    ``_base`` counting the slots already moved into chunks.
+    """
 
     def __init__(self):
         self.op, self.a, self.b, self.c = [_CONST], [0], [0], [0.0]  # slot 0: constant 0.0
-        self.inputs, self.params, self.guards, self.guard_info = [], [], [], []
+        self._chunks, self._base = [], 0  # (op, a, b, c) arrays; slots they hold
+        self.inputs, self.params, self.guards, self.guard_info = [], [], [], []  # ints, int arrays
+        self._n_inputs = self._n_params = 0
         self._consts = {(0.0, 1.0): 0}
 
     def push(self, op, a, b, c, value):
-        slot = len(self.op)
+        slot = self._base + len(self.op)
         self.op.append(op)
         self.a.append(a)
         self.b.append(b)
@@ -60,21 +69,16 @@ class Recording:
         return slot
 
     def input(self, value):
-        traced = self.push(_INPUT, len(self.inputs), 0, 0.0, float(value))
+        traced = self.push(_INPUT, self._n_inputs, 0, 0.0, float(value))
         self.inputs.append(traced.slot)
+        self._n_inputs += 1
         return traced
 
     def param(self, value):
-        traced = self.push(_PARAM, len(self.params), 0, 0.0, float(value))
+        traced = self.push(_PARAM, self._n_params, 0, 0.0, float(value))
         self.params.append(traced.slot)
+        self._n_params += 1
         return traced
-
-    def arrays(self, outputs):
-        """The tape as TapeArrays, with the given output slots."""
-        idx = lambda v: np.array(v, dtype=INDEX_DTYPE)  # noqa: E731
-        return TapeArrays(np.array(self.op, dtype=OP_DTYPE), idx(self.a), idx(self.b),
-                          np.array(self.c, dtype=np.float64), idx(self.inputs), idx(outputs),
-                          idx(self.params), idx(self.guards))
 
 
 # ---------------------------------------------------------------------------------------
@@ -197,6 +201,8 @@ class Condition:
     def _combine(self, other, kind, eager):
         if isinstance(other, (Condition, bool, np.bool_)):
             return _Combined(kind, self, other)
+        if getattr(other, "_is_condition_array", False):
+            return NotImplemented  # its reflected operator combines lazily, element by element
         return eager(bool(self), other)
 
     def __and__(self, other):
