@@ -50,6 +50,7 @@ import numba_ad as ad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ad_bench_problems import PROBLEMS, points  # noqa: E402
+from report import calibrate, per_call  # noqa: E402
 from gmm import gmm_casadi, gmm_floor, gmm_numpy, gmm_torch, make_data  # noqa: E402
 
 TOOLS = ("numba_ad", "hand", "jax", "casadi", "casadi-C", "autograd", "torch")
@@ -397,23 +398,6 @@ def gmm_reference(data, candidates):
 def check(candidate, reference):
     g = np.asarray(candidate.gradient(), dtype=float).reshape(reference.shape)
     np.testing.assert_allclose(g, reference, rtol=RTOL, atol=RTOL * np.abs(reference).max())
-
-
-def per_call(fn, k):
-    t0 = time.perf_counter()
-    for _ in range(k):
-        fn()
-    return (time.perf_counter() - t0) / k
-
-
-def calibrate(fn, batch_s):
-    """Calls per batch so that a batch takes about batch_s."""
-    k = 1
-    while True:
-        t = per_call(fn, k) * k
-        if t >= batch_s / 4 or k >= 1 << 20:
-            return max(1, int(k * batch_s / max(t, 1e-9)))
-        k *= 4
 
 
 def paired(floor, candidates, rounds, batch_s):

@@ -11,6 +11,7 @@ elements raises as NumPy does.
 import numpy as np
 
 from .array_ops import Operand, binary, broadcast_shape, constant
+from .array_ops import operator as _operator
 from .ops import Op
 from .tracing import _GUARDS, Comparison, Condition, Traced, _Combined, _Not, _user_location, mask_of
 
@@ -101,18 +102,12 @@ class ConditionArray:
     def all(self, *args, **kwargs):
         return np.all(self.to_objects(), *args, **kwargs)
 
-    def _operator(ufunc, reflected=False):  # noqa: N805 - builds operators at class creation
-        if reflected:
-            return lambda self, other: ufunc(other, self)
-        return lambda self, other: ufunc(self, other)
-
     __and__, __rand__ = _operator(np.bitwise_and), _operator(np.bitwise_and, True)
     __or__, __ror__ = _operator(np.bitwise_or), _operator(np.bitwise_or, True)
     __xor__, __rxor__ = _operator(np.bitwise_xor), _operator(np.bitwise_xor, True)
     __add__, __radd__ = _operator(np.add), _operator(np.add, True)
     __sub__, __rsub__ = _operator(np.subtract), _operator(np.subtract, True)
     __mul__, __rmul__ = _operator(np.multiply), _operator(np.multiply, True)
-    del _operator
 
     def __invert__(self):
         return NotArray(self)

@@ -238,3 +238,10 @@ def matmul(rec, x, y):
     rows = Operand(products.slots.reshape(m * p, k), products.values.reshape(m * p, k))
     running_slots, running = _chains(rec, _ADD, rows.slots, rows.values)
     return Operand(running_slots[:, -1].reshape(out_shape), running[:, -1].reshape(out_shape))
+
+
+def operator(ufunc, reflected=False):
+    """The method `self <op> other` (or `other <op> self`) as the ufunc, for array classes."""
+    if reflected:
+        return lambda self, other: ufunc(other, self)
+    return lambda self, other: ufunc(self, other)

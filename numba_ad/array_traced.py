@@ -292,25 +292,20 @@ class TracedArray:
     def tolist(self):
         return self.to_objects().tolist()
 
-    def _binary_operator(ufunc, reflected=False):  # noqa: N805
-        if reflected:
-            return lambda self, other: ufunc(other, self)
-        return lambda self, other: ufunc(self, other)
-
-    __add__, __radd__ = _binary_operator(np.add), _binary_operator(np.add, True)
-    __sub__, __rsub__ = _binary_operator(np.subtract), _binary_operator(np.subtract, True)
-    __mul__, __rmul__ = _binary_operator(np.multiply), _binary_operator(np.multiply, True)
-    __truediv__, __rtruediv__ = _binary_operator(np.true_divide), _binary_operator(np.true_divide, True)
-    __pow__, __rpow__ = _binary_operator(np.power), _binary_operator(np.power, True)
-    __floordiv__, __rfloordiv__ = _binary_operator(np.floor_divide), _binary_operator(np.floor_divide, True)
-    __mod__, __rmod__ = _binary_operator(np.remainder), _binary_operator(np.remainder, True)
-    __matmul__, __rmatmul__ = _binary_operator(np.matmul), _binary_operator(np.matmul, True)
-    __lt__, __le__ = _binary_operator(np.less), _binary_operator(np.less_equal)
-    __gt__, __ge__ = _binary_operator(np.greater), _binary_operator(np.greater_equal)
-    __eq__, __ne__ = _binary_operator(np.equal), _binary_operator(np.not_equal)
-    __and__, __rand__ = _binary_operator(np.bitwise_and), _binary_operator(np.bitwise_and, True)
-    __or__, __ror__ = _binary_operator(np.bitwise_or), _binary_operator(np.bitwise_or, True)
-    __xor__, __rxor__ = _binary_operator(np.bitwise_xor), _binary_operator(np.bitwise_xor, True)
+    __add__, __radd__ = ao.operator(np.add), ao.operator(np.add, True)
+    __sub__, __rsub__ = ao.operator(np.subtract), ao.operator(np.subtract, True)
+    __mul__, __rmul__ = ao.operator(np.multiply), ao.operator(np.multiply, True)
+    __truediv__, __rtruediv__ = ao.operator(np.true_divide), ao.operator(np.true_divide, True)
+    __pow__, __rpow__ = ao.operator(np.power), ao.operator(np.power, True)
+    __floordiv__, __rfloordiv__ = ao.operator(np.floor_divide), ao.operator(np.floor_divide, True)
+    __mod__, __rmod__ = ao.operator(np.remainder), ao.operator(np.remainder, True)
+    __matmul__, __rmatmul__ = ao.operator(np.matmul), ao.operator(np.matmul, True)
+    __lt__, __le__ = ao.operator(np.less), ao.operator(np.less_equal)
+    __gt__, __ge__ = ao.operator(np.greater), ao.operator(np.greater_equal)
+    __eq__, __ne__ = ao.operator(np.equal), ao.operator(np.not_equal)
+    __and__, __rand__ = ao.operator(np.bitwise_and), ao.operator(np.bitwise_and, True)
+    __or__, __ror__ = ao.operator(np.bitwise_or), ao.operator(np.bitwise_or, True)
+    __xor__, __rxor__ = ao.operator(np.bitwise_xor), ao.operator(np.bitwise_xor, True)
     __hash__ = None
 
     def _in_place(ufunc):  # noqa: N805 - y += x writes into y (and the array y is a view of), as NumPy
@@ -323,7 +318,7 @@ class TracedArray:
     __iadd__, __isub__, __imul__ = _in_place(np.add), _in_place(np.subtract), _in_place(np.multiply)
     __itruediv__, __ipow__ = _in_place(np.true_divide), _in_place(np.power)
     __ifloordiv__, __imod__ = _in_place(np.floor_divide), _in_place(np.remainder)
-    del _binary_operator, _in_place
+    del _in_place
 
     def __neg__(self):
         return np.negative(self)
