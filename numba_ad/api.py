@@ -380,8 +380,9 @@ class Tape(BatchMethods):
         entry = self._entries.get(driver)
         if entry is None:
             result = driver(*args)
-            signature = tuple(typeof(arg) for arg in args)
-            self._entries[driver] = driver.overloads[signature].entry_point
+            overloads = getattr(driver, "overloads", None)  # None: NUMBA_DISABLE_JIT=1, plain Python
+            self._entries[driver] = (driver if overloads is None
+                                     else overloads[tuple(typeof(arg) for arg in args)].entry_point)
             return result
         return entry(*args)
 
