@@ -1,4 +1,8 @@
 """The public API: shapes (JAX's), record-at-x0/replay-at-x1, parameters, Recorder, wrappers."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -244,3 +248,31 @@ def test_object_arrays_built_by_the_user_record_ops():
     x1 = np.array([0.7, -0.4])
     assert tape.eval(x1) == pytest.approx(plain(x1), rel=1e-14)
     check_grads(f, x1)
+
+
+def test_the_cached_entry_point_serves_every_input_layout():
+    # Tape.eval/gradient find their drivers' compiled entry points once, on the first call:
+    # later calls with other layouts of x (read-only, a list, ints, a strided view) must
+    # still be normalised and give the same answers.
+    tape = ad.trace(lambda x: np.sum(np.sin(x) * x[::-1]), np.array([0.1, 0.2, 0.3]))
+    x = np.array([0.5, -1.0, 2.0])
+    expected = tape.gradient(x.copy())
+    read_only = x.copy()
+    read_only.flags.writeable = False
+    strided = np.array([0.5, 9.0, -1.0, 9.0, 2.0, 9.0])[::2]
+    for layout in (read_only, list(x), strided, x.copy()):
+        np.testing.assert_array_equal(tape.gradient(layout), expected)
+        assert tape.eval(layout) == tape.eval(x)
+    ints = tape.gradient([1, 2, 3])
+    np.testing.assert_array_equal(ints, tape.gradient(np.array([1.0, 2.0, 3.0])))
+
+
+def test_tapes_run_without_jit():
+    # NUMBA_DISABLE_JIT=1 (debugging) runs the kernels as Python: no compiled entry points
+    code = ("import numpy as np, numba_ad as ad\n"
+            "t = ad.trace(lambda x: np.sum(x ** 2) * x[0], np.ones(2))\n"
+            "for _ in range(2):\n"
+            "    assert np.allclose(t.gradient(np.array([1.0, 2.0])), [7.0, 4.0])\n"
+            "assert np.allclose(t.gradient_many(np.ones((3, 2))), [[4.0, 2.0]] * 3)\n")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
