@@ -158,6 +158,13 @@ def driver_buffers(tape):
                 w_bar=np.empty(n_slots), out=np.empty(tape.n_outputs), g=np.empty(tape.n_inputs))
 
 
+@njit
+def p2_floor_many(X, out):
+    """P4's floor: the P2 floor at each row of X, serially."""
+    for i in range(X.shape[0]):
+        out[i] = p2_floor(X[i])
+
+
 # ---------------------------------------------------------------------------------------
 # Branch problems (bench_branches.py, report_branches.py)
 # ---------------------------------------------------------------------------------------

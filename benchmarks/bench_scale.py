@@ -25,7 +25,7 @@ from numba import njit
 
 import numba_ad as ad
 
-from ad_bench_problems import PROBLEMS, points, quick_mode
+from ad_bench_problems import PROBLEMS, p2_floor_many, points, quick_mode
 from gmm import gmm_floor, gmm_numpy, make_data
 
 QUICK = quick_mode()
@@ -44,13 +44,7 @@ def p2_array(x):
     return np.sum(np.sin(x[:-1]) * np.exp(np.cos(x[1:])) / q + np.log(q))
 
 
-_p2_floor, _p2_value_and_grad = PROBLEMS["P2"].floor, PROBLEMS["P2"].value_and_grad
-
-
-@njit
-def p2_floor_many(X, out):
-    for i in range(X.shape[0]):
-        out[i] = _p2_floor(X[i])
+_p2_value_and_grad = PROBLEMS["P2"].value_and_grad
 
 
 @njit
@@ -59,14 +53,8 @@ def p2_gradient_many_hand(X, G):
         _p2_value_and_grad(X[i], G[i])
 
 
-def _gradient_many(tape):
-    if hasattr(tape, "gradient_many"):
-        return tape.gradient_many
-    return lambda X: np.array([tape.gradient(x) for x in X])  # until Tape.gradient_many lands
-
-
 def _optimized(tape):
-    return tape.optimize() if hasattr(tape, "optimize") else tape
+    return tape.optimize()
 
 
 class Setup:
@@ -97,7 +85,7 @@ def setup(name):
                      lambda g: np.testing.assert_allclose(g @ v, fd, rtol=1e-6))
     X = np.random.default_rng([20240613, 10, size]).uniform(-1.0, 1.0, (size, 10))
     tape = _optimized(ad.trace(p2_array, X[0] * 0.5))
-    gradient_many, out, G_hand = _gradient_many(tape), np.empty(size), np.empty_like(X)
+    gradient_many, out, G_hand = tape.gradient_many, np.empty(size), np.empty_like(X)
     p2_gradient_many_hand(X, G_hand)
     return Setup(lambda: p2_floor_many(X, out), lambda: gradient_many(X),
                  lambda G: np.testing.assert_allclose(G, G_hand, rtol=RTOL, atol=RTOL))

@@ -49,7 +49,7 @@ from numba import njit, prange  # noqa: E402
 import numba_ad as ad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ad_bench_problems import PROBLEMS, points  # noqa: E402
+from ad_bench_problems import PROBLEMS, p2_floor_many, points  # noqa: E402
 from report import calibrate, per_call  # noqa: E402
 from gmm import gmm_casadi, gmm_floor, gmm_numpy, gmm_torch, make_data  # noqa: E402
 
@@ -125,14 +125,7 @@ def p2_casadi(x):
 
 XP = {"P1": p1_xp, "P2": p2_xp}
 CASADI = {"P1": p1_casadi, "P2": p2_casadi}
-_p2_floor = PROBLEMS["P2"].floor
 _p2_value_and_grad = PROBLEMS["P2"].value_and_grad
-
-
-@njit
-def p2_floor_many(X, out):
-    for i in range(X.shape[0]):
-        out[i] = _p2_floor(X[i])
 
 
 @njit(parallel=True)
@@ -196,18 +189,13 @@ def build_numba_ad(case, data):
     else:
         f = lambda x: XP[case.problem](x, np)  # noqa: E731
     tape, t_trace = timed(lambda: ad.trace(f, data.x_rec))
-    t_opt = None
-    if hasattr(tape, "optimize"):
-        tape, t_opt = timed(tape.optimize)
+    tape, t_opt = timed(tape.optimize)
     if case.kind == "many":
-        if hasattr(tape, "gradient_many"):
-            call = lambda: tape.gradient_many(data.x)  # noqa: E731
-        else:  # until Tape.gradient_many lands: a Python loop over the points
-            call = lambda: np.array([tape.gradient(x) for x in data.x])  # noqa: E731
+        call = lambda: tape.gradient_many(data.x)  # noqa: E731
     else:
         call = lambda: tape.gradient(data.x)  # noqa: E731
     _, t_first = timed(call)
-    setup = f"trace {t_trace:.2f} s" + (f", optimize {t_opt:.2f} s" if t_opt is not None else "")
+    setup = f"trace {t_trace:.2f} s, optimize {t_opt:.2f} s"
     setup += f", first call {t_first:.2f} s ({tape.n_ops} ops)"
     return Candidate(call, call, setup)
 
