@@ -5,6 +5,8 @@ new points with numba-compiled sweeps, without running f's Python again. ``funct
 keeps a tape per branch of f; ``where`` and ``clip`` record both branches in one tape.
 """
 from .api import Tape
+from .compile_plan import NotCompilable
+from .compiled import CompiledTape
 from .dual import Dual, DualArray
 from .errors import BranchChangedError, BranchChangedWarning
 from .functions import (Recorder, Transformed, erf, erfc, grad, hessian, hvp, jacobian, jvp, trace, value_and_grad,
@@ -21,7 +23,7 @@ TracedFunction = Function  # the name before version 0.2
 
 __version__ = "0.1.0"
 
-__all__ = ["BranchChangedError", "BranchChangedWarning", "Dual", "DualArray", "Function", "Op", "Recorder", "Tape",
+__all__ = ["BranchChangedError", "BranchChangedWarning", "CompiledTape", "Dual", "DualArray", "Function", "Op", "Recorder", "Tape",
            "TapeArrays", "Transformed", "clip", "derivative", "erf", "erfc", "function", "fwd", "grad", "hessian", "hvp",
            "jacobian", "jvp",
-           "nb", "trace", "value_and_grad", "vjp", "where"]
+           "NotCompilable", "nb", "trace", "value_and_grad", "vjp", "where"]

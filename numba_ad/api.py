@@ -109,6 +109,16 @@ class Tape(BatchMethods):
         tape.optimize_report = report
         return tape
 
+    def compile(self):
+        """A CompiledTape: this tape written out as numba loops (compiled.py), cached on disk.
+
+        Raises compile_plan.NotCompilable when the tape has too little regular structure
+        (a loop-style trace of a large function): trace it array-style instead.
+        """
+        from .compiled import CompiledTape
+
+        return CompiledTape(self)
+
     # -- evaluation -------------------------------------------------------------------------
     # Each public method is its private twin, which returns (result, index of the failed guard
     # or -1), plus the raise. ad.function's cache calls the twins: a miss costs no exception.

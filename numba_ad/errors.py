@@ -29,3 +29,14 @@ class BranchChangedError(ValueError):
 
 class BranchChangedWarning(UserWarning):
     """ad.function(f, on_branch_change="warn") traced f again because x left every cached branch."""
+
+
+class OffBranchSignal(BranchChangedError):
+    """What a compiled tape's kernels raise when a guard's outcome changed. The kernels do
+    not know which guard changed first; CompiledTape's methods replace this error with the
+    one the tape gives (which guard, where), the raw ``gradient_kernel`` raises it as is."""
+
+    def __init__(self):
+        ValueError.__init__(self, "branch changed: x left the control flow recorded on the compiled tape "
+                            "(tape.check(x) names the guard; CompiledTape.gradient(x) raises with it)")
+        self.guard = self.comparison = self.location = self.recorded = None

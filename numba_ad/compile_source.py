@@ -1,0 +1,340 @@
+"""Writing a Plan (compile_plan.py) as the source of a numba module.
+
+The module defines, for one tape:
+
+* ``eval_into(x, p, w, T, y)``: the forward pass; returns 1 when a guard's outcome differs
+  from the recorded one (the caller asks the tape which guard), else 0.
+* ``vjp_into(x, p, w, w_bar, T, y_bar, y, g)``: the forward pass, then the adjoint pass,
+  g = J^T y_bar. Each group's loop runs backwards; an iteration first recomputes its cheap
+  ops into registers (transcendentals are reloaded from w), then propagates adjoints
+  through registers, adding into w_bar only for values that live in w.
+* ``vjp_many(X, P, w0, T, y_bar, Y, G, status)``: vjp_into for each row of X, blocks of
+  rows in parallel (prange), one w per block.
+* ``gradient_into(x, g)`` for scalar tapes without parameters or tables: writes the gradient
+  into g, returns f(x), allocates its own buffers; the shortest path from Python.
+
+Every value is computed by the same expression as ``ops.value`` (op_source.py), in the same
+order within an op, so values are bit-identical to the tape's sweeps; adjoints are summed
+in another order, so gradients agree to rounding.
+"""
+import math
+
+import numpy as np
+
+from .op_source import CALL, CHEAP, MINUS_ONE, ONE, PRELUDE, ROWS, ZERO
+from .ops import Op
+
+UNROLL = 1  # segments this short are written out, not looped over (16 measured no faster at P1 n = 10)
+INLINE_OPS = 1000  # written-out ops up to which vjp_many and gradient_into hold the vjp code
+BLOCK_ROWS = 64  # rows of X per prange block in vjp_many: one w, w_bar per block
+_OPTIONS = "cache=True, error_model='numpy', nogil=True"
+_VEC = "float64[::1]"
+
+
+def literal(v):
+    """Python source for the float v, exact (repr round-trips), parenthesised when negative."""
+    if math.isnan(v):
+        return "math.nan"
+    if math.isinf(v):
+        return "math.inf" if v > 0 else "(-math.inf)"
+    text = repr(float(v))
+    return f"({text})" if text.startswith("-") else text
+
+
+def _index(base, stride, var="k"):
+    """Source for base + stride * var."""
+    if stride == 0:
+        return str(base)
+    term = var if stride == 1 else f"{stride} * {var}"
+    return term if base == 0 else (f"{term} + {base}" if base > 0 else f"{term} - {-base}")
+
+
+def _read(access):
+    if access.kind == "const":
+        return literal(access.value)
+    if access.kind == "reg":
+        return f"v{access.index}"
+    if access.kind == "w":
+        return f"w[{_index(access.base, access.stride)}]"
+    return f"w[T[{_index(access.base, 1)}]]"
+
+
+def _adjoint_target(access):
+    if access.kind == "reg":
+        return f"b{access.index}"
+    if access.kind == "w":
+        return f"wb[{_index(access.base, access.stride)}]"
+    if access.kind == "table":
+        return f"wb[T[{_index(access.base, 1)}]]"
+    return None  # a constant: its adjoint is never read
+
+
+class _Lines:
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, depth, text):
+        self.lines.append("    " * depth + text)
+
+
+def _forward_op(out, depth, plan, gi, j, k0, on_fail, carry=True):
+    """v{j} = the op's value; store it in w, and check it when it is a guard.
+
+    A carried operand (the op's own value one iteration back) is read from the register c{j}:
+    through w, each iteration would wait for the store of the one before (about 3 ns).
+    """
+    o = plan.groups[gi].ops[j]
+    reads = plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]
+    x, y = (f"c{j}" if carry and r.carry else _read(r) for r in reads)
+    out(depth, f"v{j} = " + ROWS[Op(o.op)][0].format(x=x, y=y, c=literal(o.c)))
+    if carry and any(r.carry for r in reads):
+        out(depth, f"c{j} = v{j}")
+    if (gi, j, k0) in plan.stored:
+        out(depth, f"w[{_index(plan.stored[gi, j, k0], 1)}] = v{j}")
+    if o.guard >= 0 and on_fail:
+        out(depth, f"if v{j} != {literal(o.c)}:")
+        out(depth + 1, on_fail)
+
+
+def _recompute_op(out, depth, plan, gi, j, k0):
+    """v{j} again in the adjoint pass: reloaded when expensive and stored, else recomputed."""
+    o = plan.groups[gi].ops[j]
+    if (gi, j, k0) in plan.stored and Op(o.op) not in CHEAP:
+        out(depth, f"v{j} = w[{_index(plan.stored[gi, j, k0], 1)}]")
+    else:
+        _forward_op(out, depth, plan._replace(stored={}), gi, j, k0, None, carry=False)
+
+
+def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
+    """Add op j's contributions to its operands' adjoints: a_bar += d_a * b{j}, ...
+
+    Contributions to inputs (`leaves`: target -> terms) are summed and added once at the end
+    of the iteration: one read-modify-write of w_bar instead of one per term.
+    """
+    o = plan.groups[gi].ops[j]
+    if (gi, j, k0) in plan.rereads:
+        out(depth, f"b{j} += wb[{_index(plan.stored[gi, j, k0], 1)}]")
+    reads = plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]
+    if any(r.carry for r in reads):  # the adjoint the iteration after (processed before) carried back
+        out(depth, f"b{j} += cb{j}")
+        out(depth, f"cb{j} = 0.0")
+    _, d_a, d_b = ROWS[Op(o.op)]
+    x, y, c = _read(reads[0]), _read(reads[1]), literal(o.c)
+    targets = [f"cb{j}" if r.carry else _adjoint_target(r) for r in reads]
+    if all(t is None or d == ZERO for t, d in zip(targets, (d_a, d_b))):
+        return
+    if CALL in (d_a, d_b):
+        out(depth, f"da{j}, db{j} = partials_of({o.op}, {x}, {y}, {c}, v{j})")
+        d_a, d_b = f"da{j}", f"db{j}"
+    for target, d, read in zip(targets, (d_a, d_b), reads):
+        if target is None or d == ZERO:
+            continue
+        if d == ONE:
+            term = f"b{j}"
+        elif d == MINUS_ONE:
+            term = f"-b{j}"
+        else:
+            factor = d.format(x=x, y=y, c=c, v=f"v{j}")
+            term = _product(factor, f"b{j}") if exact else f"({factor}) * b{j}"
+            if term is None:
+                continue
+        if target.startswith("wb[") and read.leaf:
+            leaves.setdefault(target, []).append(term)
+        else:
+            out(depth, f"{target} += {term}")
+
+
+def _product(factor, y_bar):
+    """Source for factor * y_bar under the structural-zero rule; None when factor is 0."""
+    try:
+        value = float(factor.strip("()"))
+    except ValueError:
+        return f"times({factor}, {y_bar})"
+    if value == 0.0:
+        return None
+    return f"{factor} * {y_bar}" if math.isfinite(value) else f"times({factor}, {y_bar})"
+
+
+def _carried(plan, gi, k0, active):
+    """[(j, the carried operand's Access)] of the ops active in a segment."""
+    return [(j, r) for j in active for r in (plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]) if r.carry]
+
+
+def _iterations(out, depth, k0, k1, reverse, body):
+    """body(depth) for k = k0 .. k1 - 1 (descending when `reverse`): a loop, or written out
+    once per k when there are at most UNROLL iterations (the tiny tapes called from Python)."""
+    if k1 - k0 <= UNROLL:
+        for k in (range(k1 - 1, k0 - 1, -1) if reverse else range(k0, k1)):
+            out(depth, f"k = {k}")
+            body(depth)
+    elif reverse:
+        # an ascending counter: range(k1 - 1, k0 - 1, -1) measured 153 against 119 us (P1 reverse)
+        out(depth, f"for kk in range({k1 - k0}):")
+        out(depth + 1, f"k = {k1 - 1} - kk")
+        body(depth + 1)
+    else:
+        out(depth, f"for k in range({k0}, {k1}):")
+        body(depth + 1)
+
+
+def _forward(out, depth, plan, on_fail):
+    for gi, group in enumerate(plan.groups):
+        for k0, k1, active in group.segments():
+            carried = _carried(plan, gi, k0, active)
+            if carried:
+                out(depth, f"k = {k0}")
+            for j, r in carried:
+                out(depth, f"c{j} = {_read(r)}")  # the value before the segment's first iteration
+
+            def body(d, gi=gi, k0=k0, active=active):
+                for j in active:
+                    _forward_op(out, d, plan, gi, j, k0, on_fail)
+            _iterations(out, depth, k0, k1, False, body)
+
+
+def _reverse(out, depth, plan, exact):
+    for gi in range(len(plan.groups) - 1, -1, -1):
+        for k0, k1, active in reversed(plan.groups[gi].segments()):
+            carried = _carried(plan, gi, k0, active)
+            for j, _ in carried:
+                out(depth, f"cb{j} = 0.0")
+
+            def body(d, gi=gi, k0=k0, active=active):
+                for j in active:
+                    _recompute_op(out, d, plan, gi, j, k0)
+                for j in active:
+                    out(d, f"b{j} = 0.0")
+                leaves = {}
+                for j in reversed(active):
+                    _adjoint_op(out, d, plan, gi, j, k0, exact, leaves)
+                for target, terms in leaves.items():
+                    out(d, f"{target} += " + " + ".join(terms))
+            _iterations(out, depth, k0, k1, True, body)
+            if carried:
+                out(depth, f"k = {k0}")
+            for j, r in carried:  # what the first iteration owes the value before the segment
+                out(depth, f"{_adjoint_target(r)} += cb{j}")
+
+
+def _positions(positions, table_base):
+    """Source indexing w at positions[i] (i the loop variable): affine, or via T."""
+    stride = int(positions[1] - positions[0]) if positions.shape[0] > 1 else 0
+    if positions.shape[0] == 0 or (positions[1:] - positions[:-1] == stride).all():
+        base = int(positions[0]) if positions.shape[0] else 0
+        return _index(base, stride, "i")
+    return f"T[{_index(table_base, 1, 'i')}]"
+
+
+def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
+    """(source of the generated module, the index table it expects as T, whether it defines
+    ``gradient_into``: asked for by `with_gradient`, and written when it needs no table)."""
+    table = plan.table
+    extra = []
+    where = {}
+    for name, positions in (("x", plan.input_positions), ("p", plan.param_positions),
+                            ("y", plan.output_positions)):
+        base = table.shape[0] + sum(e.shape[0] for e in extra)
+        where[name] = _positions(positions, base)
+        if where[name].startswith("T["):
+            extra.append(positions.astype(np.int64))
+    table = np.concatenate([table] + extra) if extra else table
+    sizes = n_inputs, n_outputs
+    # Small tapes get the vjp written into its callers too: a call passing 8 arrays (numba
+    # increfs each) cost more than P1's whole gradient at n = 10.
+    inline = sum(len(active) for g in plan.groups for _, _, active in g.segments()) <= INLINE_OPS
+    out = _Lines()
+    out(0, PRELUDE)
+    out(0, f"N_INPUTS, N_PARAMS, N_OUTPUTS, N_WORK = {n_inputs}, {n_params}, {n_outputs}, {plan.n_work}")
+    out(0, f"OUTPUT = {int(plan.output_positions[0])}  # w position of the first output")
+    _header(out, f"'int64({_VEC}, {_VEC}, {_VEC}, int64[::1], {_VEC})', {_OPTIONS}", "eval_into(x, p, w, T, y)")
+    _copy_in(out, 1, where)
+    out(1, "ok = True")
+    _forward(out, 1, plan, "ok = False")
+    out(1, f"for i in range({n_outputs}):")
+    out(2, f"y[i] = w[{where['y']}]")
+    out(1, "return 0 if ok else 1")
+    _header(out, f"'int64({_VEC}, {_VEC}, {_VEC}, {_VEC}, int64[::1], {_VEC}, {_VEC}, {_VEC})', {_OPTIONS}",
+            "vjp_into(x, p, w, wb, T, y_bar, y, g)")
+    _vjp(out, 1, plan, where, sizes, "return 1")
+    out(1, "return 0")
+    _header(out, f"{_OPTIONS}, parallel=True", "vjp_many(X, P, w0, T, y_bar, Y, G, status)")
+    out(1, f"n_blocks = (X.shape[0] + {BLOCK_ROWS - 1}) // {BLOCK_ROWS}")
+    out(1, "for block in prange(n_blocks):")
+    out(2, "w = w0.copy()")
+    out(2, "wb = np.empty_like(w0)")
+    out(2, f"for i in range(block * {BLOCK_ROWS}, min(X.shape[0], (block + 1) * {BLOCK_ROWS})):")
+    if inline:
+        out(3, "x, p, y, g = X[i], P[i if P.shape[0] > 1 else 0], Y[i], G[i]")
+        _vjp(out, 3, plan, where, sizes, "status[i] = 1")
+    else:
+        out(3, "status[i] = vjp_into(X[i], P[i if P.shape[0] > 1 else 0], w, wb, T, y_bar, Y[i], G[i])")
+    with_gradient = with_gradient and table.shape[0] == 0  # its T is empty
+    if with_gradient:
+        _gradient_function(out, plan, where, sizes, inline)
+    return "\n".join(out.lines) + "\n", table, with_gradient
+
+
+def _header(out, options, signature):
+    out(0, "")
+    out(0, "")
+    out(0, f"@njit({options})")
+    out(0, f"def {signature}:")
+
+
+def _copy_in(out, depth, where):
+    out(depth, "for i in range(N_INPUTS):")
+    out(depth + 1, f"w[{where['x']}] = x[i]")
+    out(depth, "for i in range(N_PARAMS):")
+    out(depth + 1, f"w[{where['p']}] = p[i]")
+
+
+def _vjp(out, depth, plan, where, sizes, on_fail):
+    """g = J^T y_bar and y = f(x) from x, p into w, wb; `on_fail` runs when a guard changed."""
+    n_inputs, n_outputs = sizes
+    _copy_in(out, depth, where)
+    out(depth, "ok = True")
+    _forward(out, depth, plan, "ok = False")
+    out(depth, "if not ok:")
+    out(depth + 1, on_fail)
+    out(depth, "else:")
+    depth += 1
+    out(depth, f"for i in range({n_outputs}):")
+    out(depth + 1, f"y[i] = w[{where['y']}]")
+    # Plain products first: they differ from the structural-zero ones only by a NaN (0 * inf),
+    # and a NaN that reaches no input changes nothing; so g without NaN is exact. The times()
+    # form measured 2x slower (P1 reverse, 326 against 176 us at n = 100000).
+    for exact in (False, True):
+        d = depth + exact
+        out(d, f"for i in range({plan.n_work}):")
+        out(d + 1, "wb[i] = 0.0")
+        out(d, f"for i in range({n_outputs}):")
+        out(d + 1, f"wb[{where['y']}] += y_bar[i]")
+        _reverse(out, d, plan, exact)
+        out(d, f"for i in range({n_inputs}):")
+        out(d + 1, f"g[i] = wb[{where['x']}]")
+        if not exact:
+            out(depth, "exact = False")
+            out(depth, f"for i in range({n_inputs}):")
+            out(depth + 1, "exact |= g[i] != g[i]")
+            out(depth, "if exact:  # a NaN: again under the structural-zero rule of the sweeps")
+
+
+def _gradient_function(out, plan, where, sizes, inline):
+    # Writes into the caller's g and returns a float: returning a new array to Python costs
+    # about 370 ns of boxing (measured), more than the whole P1 gradient at n = 10.
+    n_inputs, n_work = sizes[0], plan.n_work
+    # No signature here: CompiledTape compiles it for (float64[::1], float64[::1]) on first use
+    # and then disables compilation, so another dtype is a TypeError, not a new version.
+    _header(out, _OPTIONS, "gradient_into(x, g)")
+    out(1, "if x.shape[0] != N_INPUTS or g.shape[0] != N_INPUTS:")
+    out(2, f"raise ValueError('x and g must have shape ({n_inputs},)')")
+    out(1, f"buffer = np.empty({2 * n_work + 2})  # one allocation: w, w_bar, y and the seed")
+    out(1, f"w, wb, y, y_bar = buffer[:{n_work}], buffer[{n_work}:{2 * n_work}], buffer[-2:-1], buffer[-1:]")
+    out(1, "y_bar[0] = 1.0")
+    out(1, "p, T = x[:0], np.empty(0, dtype=np.int64)")
+    if inline:
+        _vjp(out, 1, plan, where, sizes, "raise OffBranchSignal()")
+    else:
+        out(1, "if vjp_into(x, p, w, wb, T, y_bar, y, g):")
+        out(2, "raise OffBranchSignal()")
+    out(1, "return w[OUTPUT]")
