@@ -1,0 +1,328 @@
+"""tape.compile(): the tape written out as numba loops must answer exactly as the tape does.
+
+References: the tape itself (values bit for bit, derivatives to rounding: the compiled adjoint
+sums in another order), central differences, the analytic P1 gradient, and the op table's own
+kernels for every op. Tapes are recorded at x0 and evaluated at other points; each compiled
+kernel runs twice on the same buffers.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numba_ad as ad  # noqa: E402
+from numba_ad.compile_plan import MAX_EMITTED, NotCompilable, make_groups  # noqa: E402
+from numba_ad.op_source import ROWS  # noqa: E402
+from numba_ad.ops import TABLE, Op  # noqa: E402
+from numba_ad.tape import TapeArrays  # noqa: E402
+from branchy import FUNCTIONS as BRANCHY  # noqa: E402
+from corpus import CASES  # noqa: E402
+from test_corpus import assert_tight, params_kw, points, tape_of  # noqa: E402
+from test_optimize import same_bits  # noqa: E402
+
+
+def p1(x):  # chained Rosenbrock, array style
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def p1_gradient(x):  # by hand
+    g = np.zeros_like(x)
+    t = x[1:] - x[:-1] ** 2
+    g[:-1] += -400.0 * x[:-1] * t - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * t
+    return g
+
+
+def p2(x):
+    q = 1.0 + x[:-1] ** 2
+    return np.sum(np.sin(x[:-1]) * np.exp(np.cos(x[1:])) / q + np.log(q))
+
+
+def softplus_layers(x):  # a vector function: shifted reads of computed arrays, cumsum, a mean
+    h = np.log1p(np.exp(x))
+    d = h[2:] - 0.5 * h[:-2]
+    c = np.cumsum(np.tanh(d))
+    return np.stack([np.mean(c), np.max(d), np.sum(c * d), np.prod(1.0 + 0.1 * d[:4])])
+
+
+def central_gradient(f, x, h=1e-6):
+    g = np.empty_like(x)
+    for i in range(x.shape[0]):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+# --- the op table ------------------------------------------------------------------------------
+def test_op_source_has_a_row_for_every_op():
+    assert set(ROWS) == set(TABLE), "an op without a compiled form (op_source.ROWS) or a row without an op"
+
+
+def _all_ops_tape():
+    """One tape applying every op to its own two inputs; outputs in op order. Comparisons are masks."""
+    ops = sorted(TABLE)
+    op, a, b, c = [Op.CONST], [0], [0], [0.0]
+    op += [Op.INPUT] * (2 * len(ops))
+    a += list(range(2 * len(ops)))
+    b += [0] * (2 * len(ops))
+    c += [0.0] * (2 * len(ops))
+    for k, o in enumerate(ops):
+        op.append(o)
+        a.append(1 + 2 * k)
+        b.append(2 + 2 * k if TABLE[o].arity == 2 else 0)
+        c.append(TABLE[o].test_c)
+    n = 2 * len(ops)
+    arrays = TapeArrays(op=np.array(op), a=np.array(a), b=np.array(b), c=np.array(c),
+                        inputs=np.arange(1, n + 1), outputs=np.arange(n + 1, n + 1 + len(ops)),
+                        params=np.array([], dtype=np.int32), guards=np.array([], dtype=np.int32))
+    return ops, ad.Tape.from_arrays(arrays, scalar_output=False)
+
+
+def _op_points(ops, rng):
+    x = np.empty(2 * len(ops))
+    for k, o in enumerate(ops):
+        (xlo, xhi), (ylo, yhi) = TABLE[o].domain
+        x[2 * k], x[2 * k + 1] = rng.uniform(xlo, xhi), rng.uniform(ylo, yhi) if TABLE[o].arity == 2 else 0.0
+    return x
+
+
+def test_op_source_matches_the_op_table():
+    """Every op's value bit for bit, and each of its two partials, against the tape's kernels
+    (one vjp per output: each input feeds one op, so there is no sum to reorder)."""
+    ops, tape = _all_ops_tape()
+    compiled = tape.compile()
+    rng = np.random.default_rng(11)
+    awkward = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0])
+    xs = [_op_points(ops, rng) for _ in range(3)]
+    xs += [rng.choice(awkward, size=2 * len(ops)) for _ in range(6)]
+    for x in xs:
+        with np.errstate(all="ignore"):
+            values = tape.eval(x)
+            assert same_bits(compiled.eval(x), values)
+            for k, o in enumerate(ops):
+                e = np.zeros(len(ops))
+                e[k] = 1.0
+                got, want = compiled.vjp(x, e), tape.vjp(x, e)
+                assert same_bits(got, want), f"{o.name} at {x[2 * k:2 * k + 2]}: {got[2 * k:2 * k + 2]} vs {want[2 * k:2 * k + 2]}"
+
+
+# --- the corpus --------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_compiled_tape_answers_as_the_tape_on_the_corpus(case):
+    tape = tape_of(case)
+    compiled = tape.compile()
+    pts = points(case)
+    for x, p in ((pts.x1, pts.p1), (pts.x2, pts.p2), (pts.x1, pts.p1)):  # x1 twice: stale buffers
+        kw = params_kw(p)
+        x_before = x.copy()
+        assert same_bits(compiled.eval(x, **kw), tape.eval(x, **kw))
+        if case.m is None:
+            value, g = compiled.value_and_gradient(x, **kw)
+            want_value, want_g = tape.value_and_gradient(x, **kw)
+            assert same_bits(value, want_value)
+            assert_tight(g, want_g, f"{case.name} gradient")
+            assert_tight(compiled.gradient(x, **kw), want_g, f"{case.name} gradient")
+        assert_tight(compiled.vjp(x, pts.w if case.m else pts.w[0], **kw),
+                     tape.vjp(x, pts.w if case.m else pts.w[0], **kw), f"{case.name} vjp")
+        np.testing.assert_array_equal(x, x_before)
+
+
+# --- array-style problems ----------------------------------------------------------------------
+@pytest.mark.parametrize("n", [2, 3, 10, 40, 1000])
+def test_p1_gradient_is_the_analytic_one(n):
+    rng = np.random.default_rng(n)
+    x0, x1 = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    tape = ad.trace(p1, x0)
+    compiled = tape.compile()
+    assert same_bits(compiled.eval(x1), tape.eval(x1))
+    g = np.empty(n)
+    for _ in range(2):
+        value = compiled.gradient_into(x1, g)
+        assert same_bits(value, tape.eval(x1))
+        np.testing.assert_allclose(g, p1_gradient(x1), rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(compiled.gradient(x1), p1_gradient(x1), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("f, n", [(p2, 7), (p2, 500), (softplus_layers, 9), (softplus_layers, 60)])
+def test_array_style_functions_match_the_tape_and_differences(f, n):
+    rng = np.random.default_rng(n)
+    x0, x1 = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    tape = ad.trace(f, x0)
+    compiled = tape.compile()
+    assert same_bits(compiled.eval(x1), tape.eval(x1))
+    if tape.scalar_output:
+        assert_tight(compiled.gradient(x1), tape.gradient(x1), "gradient", rtol=1e-12)
+        np.testing.assert_allclose(compiled.gradient(x1), central_gradient(f, x1), rtol=1e-6, atol=1e-6)
+    else:
+        w = rng.standard_normal(tape.n_outputs)
+        got = compiled.vjp(x1, w)
+        assert_tight(got, tape.vjp(x1, w), "vjp", rtol=1e-12)
+        np.testing.assert_allclose(got, central_gradient(lambda x: f(x) @ w, x1), rtol=1e-6, atol=1e-6)
+
+
+def test_array_style_tapes_become_few_loops():
+    """What makes compiling pay: P1's nine runs and its sum chain fuse into one loop."""
+    tape = ad.trace(p1, np.linspace(-1, 1, 1000))
+    groups, _ = make_groups(tape.arrays)
+    assert len(groups) == 1 and groups[0].trips == 999
+    assert len(tape.compile().plan.groups) == 1
+
+
+# --- random array programs: the planner's fusion, shifts and chains ------------------------------
+_UNARY = [np.sin, np.tanh, np.exp, lambda v: v * v, np.negative, np.cos]
+_BINARY = [np.add, np.subtract, np.multiply, lambda u, v: u / (1.5 + np.cos(v))]
+
+
+@st.composite
+def programs(draw):
+    steps = []
+    for _ in range(draw(st.integers(2, 7))):
+        kind = draw(st.sampled_from(["unary", "binary", "shift", "sum", "cumsum", "scalar"]))
+        steps.append((kind, draw(st.integers(0, 5)), draw(st.integers(0, 5)), draw(st.integers(0, 3))))
+    return steps
+
+
+def _run(steps, x):
+    arrays = [x]
+    total = 0.0
+    for kind, i, j, k in steps:
+        u, v = arrays[i % len(arrays)], arrays[j % len(arrays)]
+        m = min(u.shape[0], v.shape[0])
+        u, v = (u, v) if kind != "binary" else (u[-m:], v[:m])  # a shifted pairing when lengths differ
+        if kind == "unary":
+            arrays.append(_UNARY[(i + j) % len(_UNARY)](0.5 * u))
+        elif kind == "binary":
+            arrays.append(_BINARY[k](u, v))
+        elif kind == "shift" and u.shape[0] > 2:  # reads of a computed array one or two ahead
+            arrays.append(u[k % 2 + 1:] - 0.3 * u[:-(k % 2) - 1])
+        elif kind == "sum":
+            total = total + np.sum(u)
+        elif kind == "cumsum":
+            arrays.append(np.cumsum(u) * 0.1)
+        else:
+            arrays.append(u * np.tanh(total + 0.1))
+    return total + np.sum(np.sin(arrays[-1])) + 0.5 * np.sum(arrays[len(arrays) // 2] ** 2)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.integers(3, 30))
+def test_random_array_programs_compile_to_the_tape(steps, n):
+    rng = np.random.default_rng(n)
+    x0, x1 = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    tape = ad.trace(lambda x: _run(steps, x), x0)
+    compiled = tape.compile()
+    assert same_bits(compiled.eval(x1), tape.eval(x1))
+    for _ in range(2):
+        assert_tight(compiled.gradient(x1), tape.gradient(x1), "gradient", rtol=1e-12)
+
+
+# --- branches ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["huber", "relu_net_if", "piecewise_cubic"])
+def test_a_compiled_tape_refuses_points_off_its_branch_as_the_tape_does(name):
+    spec = BRANCHY[name]
+    rng = np.random.default_rng(5)
+    X = rng.uniform(spec.low, spec.high, (60, spec.n))
+    tape = ad.trace(spec.f, X[0])
+    compiled = tape.compile()
+    off = 0
+    for x in X:
+        failed = tape.check(x)
+        if failed is None:
+            assert same_bits(compiled.eval(x), tape.eval(x))
+            assert_tight(compiled.gradient(x), tape.gradient(x), name)
+            continue
+        off += 1
+        for call in (compiled.eval, compiled.gradient):
+            with pytest.raises(ad.BranchChangedError) as info:
+                call(x)
+            assert info.value.guard == failed  # the same first guard as the tape names
+        if hasattr(compiled, "gradient_into"):
+            with pytest.raises(ad.BranchChangedError):
+                compiled.gradient_into(x, np.empty(spec.n))
+    assert off > 0, "no point left the branch: the test checked nothing"
+    with pytest.raises(ad.BranchChangedError) as info:
+        compiled.gradient_many(X)
+    assert "left the recorded branch" in "".join(getattr(info.value, "__notes__", []))
+
+
+# --- many points -------------------------------------------------------------------------------
+@pytest.mark.parametrize("N", [0, 1, 2, 300])
+def test_gradient_many_is_a_loop_of_gradients(N):
+    rng = np.random.default_rng(N)
+    X = rng.uniform(-1, 1, (N, 10))
+    tape = ad.trace(p2, rng.uniform(-1, 1, 10))
+    compiled = tape.compile()
+    for _ in range(2):
+        values, G = compiled.value_and_gradient_many(X)
+        assert values.shape == (N,) and G.shape == (N, 10)
+        for i in range(N):
+            assert same_bits(values[i], tape.eval(X[i]))
+            assert_tight(G[i], compiled.gradient(X[i]), "row")
+
+
+def test_gradient_many_with_per_point_parameters():
+    case = next(c for c in CASES if c.has_params and c.m is None)
+    tape, pts = tape_of(case), points(case)
+    compiled = tape.compile()
+    rng = np.random.default_rng(2)
+    lo, hi = np.broadcast_to(case.lo, (case.n,)), np.broadcast_to(case.hi, (case.n,))
+    X = rng.uniform(lo, hi, (7, case.n))
+    P = rng.uniform(case.p_lo, case.p_hi, (7, len(case.p0)))
+    G = compiled.gradient_many(X, params=P)
+    for i in range(7):
+        assert_tight(G[i], tape.gradient(X[i], params=P[i]), "per-point params")
+    shared = compiled.gradient_many(X, params=pts.p1)
+    for i in range(7):
+        assert_tight(shared[i], tape.gradient(X[i], params=pts.p1), "shared params")
+
+
+# --- bad input and limits ------------------------------------------------------------------------
+def test_bad_input_gets_the_tapes_errors():
+    tape = ad.trace(p1, np.zeros(5))
+    compiled = tape.compile()
+    with pytest.raises(ValueError, match=r"shape \(5,\)"):
+        compiled.gradient(np.zeros(4))
+    with pytest.raises(ValueError, match=r"shape \(5,\)"):
+        compiled.gradient_into(np.zeros(4), np.empty(5))
+    with pytest.raises(ValueError, match=r"shape \(5,\)"):
+        compiled.gradient_into(np.zeros(5), np.empty(6))
+    with pytest.raises(TypeError):
+        compiled.gradient_into(np.zeros(5, dtype=np.int64), np.empty(5))
+    with pytest.raises(TypeError, match="complex"):
+        compiled.eval(np.zeros(5, dtype=complex))
+    with pytest.raises(ValueError, match=r"\(N, 5\)"):
+        compiled.gradient_many(np.zeros((3, 4)))
+    x = np.arange(10.0)[::2] / 10  # not contiguous: validated and copied
+    assert_tight(compiled.gradient(x), p1_gradient(np.ascontiguousarray(x)), "strided x")
+
+
+def test_a_long_loop_style_tape_is_refused_with_advice():
+    n = MAX_EMITTED // 7 + 10
+    tape = ad.trace(lambda x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(n - 1)),
+                    np.zeros(n))
+    with pytest.raises(NotCompilable, match="array-style"):
+        tape.compile()
+
+
+def test_compiled_code_is_cached_across_processes(tmp_path):
+    """A second process compiling the same tape loads numba's cache instead of compiling."""
+    script = textwrap.dedent("""
+        import numpy as np, numba_ad as ad
+        compiled = ad.trace(lambda x: np.sum(np.sin(x[1:]) * x[:-1]), np.linspace(0, 1, 50)).compile()
+        compiled.gradient(np.ones(50))
+        print(sum(compiled.vjp_into.stats.cache_hits.values()), compiled.path)
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    (hits0, path0), (hits1, path1) = (r.stdout.split() for r in runs)
+    assert path0 == path1 and path0.startswith(str(tmp_path))
+    assert int(hits0) == 0 and int(hits1) >= 1
