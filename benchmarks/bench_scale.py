@@ -8,6 +8,9 @@ gradient, called from Python):
   GMM    ADBench's GMM objective d=2 K=5 n=1000 (gmm.py)         the same in quick mode
   P4     P2 at n=10, gradients at N points, tape.gradient_many   N = 100000 (quick: 1000)
 
+and "numba_ad compiled": the same gradient through tape.compile() (skipped where the tape is
+not compilable).
+
 When the benchmarks run (not under --benchmark-disable), the numba_ad benchmark also stores in
 extra_info a paired ratio to the floor (floor, numba_ad, floor, ... in batches of ~10 ms, each
 numba_ad batch divided by the geometric mean of the floors around it: the machine is shared and
@@ -58,10 +61,19 @@ def _optimized(tape):
 
 
 class Setup:
-    """floor(): the value, timed; gradient(): numba_ad's gradient, timed; reference: what it must give."""
+    """floor(): the value, timed; gradient(): numba_ad's gradient, timed; compiled(): the same
+    through tape.compile() (None when the tape is not compilable); check: what they must give."""
 
-    def __init__(self, floor, gradient, check):
-        self.floor, self.gradient, self.check = floor, gradient, check
+    def __init__(self, floor, gradient, check, compiled=None):
+        self.floor, self.gradient, self.check, self.compiled = floor, gradient, check, compiled
+
+
+def _compiled(tape, call):
+    try:
+        compiled = tape.compile()
+    except ad.NotCompilable:
+        return None
+    return lambda: call(compiled)
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,7 +86,8 @@ def setup(name):
         PROBLEMS[name].value_and_grad(x, g_hand)
         floor = PROBLEMS[name].floor
         return Setup(lambda: floor(x), lambda: tape.gradient(x),
-                     lambda g: np.testing.assert_allclose(g, g_hand, rtol=RTOL, atol=RTOL))
+                     lambda g: np.testing.assert_allclose(g, g_hand, rtol=RTOL, atol=RTOL),
+                     _compiled(tape, lambda c: c.gradient(x)))
     if name == "GMM":
         D = make_data(2, 5, size)
         tape = _optimized(ad.trace(lambda p: gmm_numpy(p, D.x, D.K, D.d), D.p_rec))
@@ -82,13 +95,15 @@ def setup(name):
         h = 1e-6
         fd = (gmm_floor(D.p_rep + h * v, D.x, D.K, D.d) - gmm_floor(D.p_rep - h * v, D.x, D.K, D.d)) / (2 * h)
         return Setup(lambda: gmm_floor(D.p_rep, D.x, D.K, D.d), lambda: tape.gradient(D.p_rep),
-                     lambda g: np.testing.assert_allclose(g @ v, fd, rtol=1e-6))
+                     lambda g: np.testing.assert_allclose(g @ v, fd, rtol=1e-6),
+                     _compiled(tape, lambda c: c.gradient(D.p_rep)))
     X = np.random.default_rng([20240613, 10, size]).uniform(-1.0, 1.0, (size, 10))
     tape = _optimized(ad.trace(p2_array, X[0] * 0.5))
     gradient_many, out, G_hand = tape.gradient_many, np.empty(size), np.empty_like(X)
     p2_gradient_many_hand(X, G_hand)
     return Setup(lambda: p2_floor_many(X, out), lambda: gradient_many(X),
-                 lambda G: np.testing.assert_allclose(G, G_hand, rtol=RTOL, atol=RTOL))
+                 lambda G: np.testing.assert_allclose(G, G_hand, rtol=RTOL, atol=RTOL),
+                 _compiled(tape, lambda c: c.gradient_many(X)))
 
 
 def _batch_time(fn, k):
@@ -139,4 +154,19 @@ def test_scale_numba_ad(benchmark, name):
     s.check(result)
     if _ran(benchmark):
         ratio = paired_ratio(s.floor, s.gradient)
+        benchmark.extra_info.update(ratio_to_floor=ratio, target=TARGETS[name], meets_target=ratio <= TARGETS[name])
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_scale_numba_ad_compiled(benchmark, name):
+    s = setup(name)
+    if s.compiled is None:
+        pytest.skip(f"{name}'s tape is not compilable (NotCompilable: too few runs)")
+    s.check(s.compiled())
+    s.floor()
+    _info(benchmark, name, "numba_ad compiled gradient")
+    result = benchmark(s.compiled)
+    s.check(result)
+    if _ran(benchmark):
+        ratio = paired_ratio(s.floor, s.compiled)
         benchmark.extra_info.update(ratio_to_floor=ratio, target=TARGETS[name], meets_target=ratio <= TARGETS[name])
