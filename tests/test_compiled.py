@@ -326,3 +326,21 @@ def test_compiled_code_is_cached_across_processes(tmp_path):
     (hits0, path0), (hits1, path1) = (r.stdout.split() for r in runs)
     assert path0 == path1 and path0.startswith(str(tmp_path))
     assert int(hits0) == 0 and int(hits1) >= 1
+
+
+def test_compiled_tapes_run_without_jit(tmp_path):
+    """NUMBA_DISABLE_JIT=1 (debugging): the generated module runs as plain Python, same answers."""
+    script = textwrap.dedent("""
+        import numpy as np, numba_ad as ad
+        x = np.linspace(-1, 1, 6)
+        compiled = ad.trace(lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2), x).compile()
+        g = np.empty(6)
+        print(compiled.gradient_into(x * 0.5, g), *compiled.gradient(x * 0.5), *g)
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DISABLE_JIT="1")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    numbers = np.array(run.stdout.split(), dtype=float)
+    x = np.linspace(-1, 1, 6) * 0.5
+    assert numbers[0] == p1(x)
+    np.testing.assert_allclose(numbers[1:7], p1_gradient(x), rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(numbers[7:], p1_gradient(x), rtol=1e-13, atol=1e-12)
