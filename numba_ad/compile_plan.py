@@ -168,8 +168,9 @@ def make_groups(arrays):
                                 int(guard_index[s])))
     emitted = sum(len(active) for g in groups for _, _, active in g.segments())
     if emitted > MAX_EMITTED:
-        raise NotCompilable(f"the tape would compile to {emitted} written-out ops (at most {MAX_EMITTED}): "
-                            "trace f array-style (ufuncs on whole arrays) so its ops form runs")
+        raise NotCompilable(f"the tape would compile to {emitted} written-out ops (at most {MAX_EMITTED}): its runs "
+                            "are too short to loop over (loop-style code, or array code over short axes); trace f "
+                            "array-style with ufuncs over long arrays, or keep replaying the tape")
     return groups, where
 
 
