@@ -183,7 +183,7 @@ def make_plan(arrays):
     for field in (arrays.inputs, arrays.params, arrays.outputs):
         need[field] = True
     reread[arrays.outputs] = True
-    modes = {}
+    modes, carries = {}, {}
     segments = [group.segments() for group in groups]
     for gi, group in enumerate(groups):
         starts = {}  # op -> its iterations where a segment starts (a carry goes through w there)
@@ -195,7 +195,9 @@ def make_plan(arrays):
                 modes[gi, j, name] = mode = _mode(o, name, slots, gi, (group_of, iteration_of, op_of), arrays)
                 if mode.kind == "w":
                     need[slots] = True
-                    carried = np.zeros(slots.shape[0], dtype=bool)
+                    # reads of the op's own value one iteration back, within a segment: carried
+                    # in a register (compile_source.py), so their adjoints skip w_bar
+                    carries[gi, j, name] = carried = np.zeros(slots.shape[0], dtype=bool)
                     carried[1:] = slots[1:] == o.out[:-1]
                     carried[starts[j]] = False
                     reread[slots[~carried]] = True
@@ -223,7 +225,7 @@ def make_plan(arrays):
                     if mode.kind == "w":
                         mode = _w_access(positions[slots], k0, table)
                         # a chain s_k = s_{k-1} + t_k: the code carries s in a register, not through w
-                        mode = mode._replace(carry=bool((slots[1:] == o.out[q0:q1 - 1]).all() and q1 - q0 > 1),
+                        mode = mode._replace(carry=q1 - q0 > 1 and bool(carries[gi, j, name][q0 + 1:q1].all()),
                                              leaf=bool((op[slots] < FIRST_MATH).all()))
                     reads[gi, j, k0, name] = mode
     consts = need & (op == Op.CONST)

@@ -49,24 +49,23 @@ def _index(base, stride, var="k"):
     return term if base == 0 else (f"{term} + {base}" if base > 0 else f"{term} - {-base}")
 
 
+def _in(buffer, access):
+    """Source for the element of `buffer` (w or wb) that a "w" or "table" access names."""
+    if access.kind == "w":
+        return f"{buffer}[{_index(access.base, access.stride)}]"
+    return f"{buffer}[T[{_index(access.base, 1)}]]"
+
+
 def _read(access):
     if access.kind == "const":
         return literal(access.value)
-    if access.kind == "reg":
-        return f"v{access.index}"
-    if access.kind == "w":
-        return f"w[{_index(access.base, access.stride)}]"
-    return f"w[T[{_index(access.base, 1)}]]"
+    return f"v{access.index}" if access.kind == "reg" else _in("w", access)
 
 
 def _adjoint_target(access):
-    if access.kind == "reg":
-        return f"b{access.index}"
-    if access.kind == "w":
-        return f"wb[{_index(access.base, access.stride)}]"
-    if access.kind == "table":
-        return f"wb[T[{_index(access.base, 1)}]]"
-    return None  # a constant: its adjoint is never read
+    if access.kind == "const":
+        return None  # a constant: its adjoint is never read
+    return f"b{access.index}" if access.kind == "reg" else _in("wb", access)
 
 
 class _Lines:
@@ -77,17 +76,21 @@ class _Lines:
         self.lines.append("    " * depth + text)
 
 
-def _forward_op(out, depth, plan, gi, j, k0, on_fail, carry=True):
-    """v{j} = the op's value; store it in w, and check it when it is a guard.
+def _forward_op(out, depth, plan, gi, j, k0, on_fail, forward=True):
+    """v{j} = the op's value; in the forward pass also store it in w and check it when it is
+    a guard (`on_fail` runs then). The adjoint pass only recomputes (forward=False).
 
     A carried operand (the op's own value one iteration back) is read from the register c{j}:
-    through w, each iteration would wait for the store of the one before (about 3 ns).
+    through w, each iteration would wait for the store of the one before (about 3 ns). The
+    adjoint pass, running backwards, reads it from w.
     """
     o = plan.groups[gi].ops[j]
     reads = plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]
-    x, y = (f"c{j}" if carry and r.carry else _read(r) for r in reads)
+    x, y = (f"c{j}" if forward and r.carry else _read(r) for r in reads)
     out(depth, f"v{j} = " + ROWS[Op(o.op)][0].format(x=x, y=y, c=literal(o.c)))
-    if carry and any(r.carry for r in reads):
+    if not forward:
+        return
+    if any(r.carry for r in reads):
         out(depth, f"c{j} = v{j}")
     if (gi, j, k0) in plan.stored:
         out(depth, f"w[{_index(plan.stored[gi, j, k0], 1)}] = v{j}")
@@ -102,7 +105,7 @@ def _recompute_op(out, depth, plan, gi, j, k0):
     if (gi, j, k0) in plan.stored and Op(o.op) not in CHEAP:
         out(depth, f"v{j} = w[{_index(plan.stored[gi, j, k0], 1)}]")
     else:
-        _forward_op(out, depth, plan._replace(stored={}), gi, j, k0, None, carry=False)
+        _forward_op(out, depth, plan, gi, j, k0, None, forward=False)
 
 
 def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):

@@ -15,6 +15,7 @@ derivatives agree to rounding (adjoints are summed in another order).
 Generated code reads only inside its arrays: every index is a position the planner
 computed from a validated tape, and the Python layer checks the shapes it passes.
 """
+import functools
 import hashlib
 import importlib.util
 import os
@@ -29,7 +30,6 @@ from .compile_plan import NotCompilable, make_plan
 from .compile_source import module_source
 
 CODEGEN_VERSION = "1"  # bump when generated code changes: the file name includes it
-_NO_PARAMS = np.empty(0, dtype=np.float64)
 _ONE = np.ones(1)
 
 
@@ -118,7 +118,6 @@ class CompiledTape:
         self._eval_entry, self._vjp_entry = _entry(module.eval_into), _entry(module.vjp_into)
         self._gradient_kernel = module.gradient_into if with_gradient else None
         self._w, self._wb = self.workspace()[:2]
-        self._y = np.empty(tape.n_outputs)
 
     def __repr__(self):
         return f"<numba_ad.CompiledTape of {self.tape!r}: {len(self.plan.groups)} loops, {self.plan.n_work} stored values>"
@@ -149,29 +148,27 @@ class CompiledTape:
         """Gradient (n,) of a scalar tape at x (as Tape.gradient)."""
         return self.value_and_gradient(x, params)[1]
 
-    def __getattr__(self, name):
-        # gradient_into: the compiled kernel where there is one, compiled on first use (about
-        # as long as vjp_into again: most tapes never need it)
-        if name == "gradient_into" and self.__dict__.get("_gradient_kernel") is not None:
-            kernel = self._gradient_kernel
-            if hasattr(kernel, "disable_compile"):  # not under NUMBA_DISABLE_JIT
-                vector = numba.types.float64[::1]
-                kernel.compile((vector, vector))
-                kernel.disable_compile()
-            self.__dict__["gradient_into"] = kernel
-            return kernel
-        if name == "gradient_into":
+    @functools.cached_property
+    def gradient_into(self):
+        """f(x), writing the gradient into g (n,): ``value = compiled.gradient_into(x, g)``,
+        the fastest call from Python.
+
+        For scalar tapes without parameters and stored constants this is the compiled kernel
+        itself (about 2.7x a plain @njit f(x) call at P1 n = 10), compiled on first use (as
+        long as vjp_into again: most tapes never need it), for float64 C-contiguous x and g
+        only (numba's TypeError otherwise); a point off the recorded branch raises a
+        BranchChangedError that does not name the guard. Elsewhere it validates as gradient().
+        """
+        kernel = self._gradient_kernel
+        if kernel is None:
             return self._gradient_into
-        raise AttributeError(f"'CompiledTape' object has no attribute {name!r}")
+        if hasattr(kernel, "disable_compile"):  # not under NUMBA_DISABLE_JIT
+            vector = numba.types.float64[::1]
+            kernel.compile((vector, vector))
+            kernel.disable_compile()  # another dtype is then a TypeError, not a new version
+        return kernel
 
     def _gradient_into(self, x, g, params=None):
-        """f(x), writing the gradient into g (n,): the fastest call from Python.
-
-        For scalar tapes without parameters and stored constants this is the compiled
-        kernel itself (about 1.6x a plain @njit f(x) call at n = 10): x and g must then be
-        float64 C-contiguous vectors (numba's TypeError otherwise), and a point off the
-        recorded branch raises a BranchChangedError that does not name the guard.
-        """
         value, grad = self.value_and_gradient(x, params)
         g[...] = grad
         return value
@@ -238,9 +235,4 @@ class CompiledTape:
         return Y, G
 
 
-def compile_tape(tape):
-    """tape.compile(): a CompiledTape, or NotCompilable saying why the tape has too little structure."""
-    return CompiledTape(tape)
-
-
-__all__ = ["CompiledTape", "NotCompilable", "compile_tape", "source_dir"]
+__all__ = ["CompiledTape", "NotCompilable", "source_dir"]
