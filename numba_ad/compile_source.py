@@ -265,12 +265,14 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     out(1, "for block in prange(n_blocks):")
     out(2, "w = w0.copy()")
     out(2, "wb = np.empty_like(w0)")
-    out(2, f"for i in range(block * {BLOCK_ROWS}, min(X.shape[0], (block + 1) * {BLOCK_ROWS})):")
+    # `row`, not `i`: the inlined vjp's copy loops rebind i, and status[i] then marked a wrong
+    # row (or wrote past status when N < n)
+    out(2, f"for row in range(block * {BLOCK_ROWS}, min(X.shape[0], (block + 1) * {BLOCK_ROWS})):")
     if inline:
-        out(3, "x, p, y, g = X[i], P[i if P.shape[0] > 1 else 0], Y[i], G[i]")
-        _vjp(out, 3, plan, where, sizes, "status[i] = 1")
+        out(3, "x, p, y, g = X[row], P[row if P.shape[0] > 1 else 0], Y[row], G[row]")
+        _vjp(out, 3, plan, where, sizes, "status[row] = 1")
     else:
-        out(3, "status[i] = vjp_into(X[i], P[i if P.shape[0] > 1 else 0], w, wb, T, y_bar, Y[i], G[i])")
+        out(3, "status[row] = vjp_into(X[row], P[row if P.shape[0] > 1 else 0], w, wb, T, y_bar, Y[row], G[row])")
     with_gradient = with_gradient and table.shape[0] == 0  # its T is empty
     if with_gradient:
         _gradient_function(out, plan, where, sizes, inline)

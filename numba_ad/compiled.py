@@ -29,7 +29,7 @@ import numpy as np
 from .compile_plan import NotCompilable, make_plan
 from .compile_source import module_source
 
-CODEGEN_VERSION = "1"  # bump when generated code changes: the file name includes it
+CODEGEN_VERSION = "2"  # bump when generated code changes: the file name includes it
 _ONE = np.ones(1)
 
 

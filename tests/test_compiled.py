@@ -253,6 +253,25 @@ def test_a_compiled_tape_refuses_points_off_its_branch_as_the_tape_does(name):
     assert "left the recorded branch" in "".join(getattr(info.value, "__notes__", []))
 
 
+@pytest.mark.parametrize("N, bad", [(2, 1), (100, 37)])
+def test_gradient_many_names_the_row_that_left_the_branch(N, bad):
+    # N < n and N > n: the row index once came from a loop variable the copy loops rebound
+    def f(x):
+        s = np.sum(x * x)
+        if x[2] > 0:
+            s = s * 2.0
+        return s
+
+    x0 = np.arange(1.0, 6.0)
+    compiled = ad.trace(f, x0).compile()
+    X = np.tile(x0, (N, 1))
+    X[bad, 2] = -1.0
+    with pytest.raises(ad.BranchChangedError) as info:
+        compiled.gradient_many(X)
+    assert info.value.guard == 0
+    assert f"the first at row {bad};" in "".join(info.value.__notes__)
+
+
 # --- many points -------------------------------------------------------------------------------
 @pytest.mark.parametrize("N", [0, 1, 2, 300])
 def test_gradient_many_is_a_loop_of_gradients(N):
