@@ -109,15 +109,18 @@ class Tape(BatchMethods):
         tape.optimize_report = report
         return tape
 
-    def compile(self):
-        """A CompiledTape: this tape written out as numba loops (compiled.py), cached on disk.
+    def compile(self, straight_line=None):
+        """A CompiledTape: this tape written out as numba source (compiled.py), cached on disk.
 
-        Raises compile_plan.NotCompilable when the tape has too little regular structure
-        (a loop-style trace of a large function): trace it array-style instead.
+        Tapes of up to compile_straight.MAX_STRAIGHT_OPS math ops become straight-line code
+        (every value a local); larger ones become loops over the runs that array tracing
+        records. `straight_line` True or False chooses instead. Raises
+        compile_plan.NotCompilable when a large tape has too little regular structure (a
+        loop-style trace of a large function): trace it array-style instead.
         """
         from .compiled import CompiledTape
 
-        return CompiledTape(self)
+        return CompiledTape(self, straight_line)
 
     # -- evaluation -------------------------------------------------------------------------
     # Each public method is its private twin, which returns (result, index of the failed guard

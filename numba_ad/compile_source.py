@@ -27,8 +27,11 @@ from .ops import Op
 UNROLL = 1  # segments this short are written out, not looped over (16 measured no faster at P1 n = 10)
 INLINE_OPS = 1000  # written-out ops up to which vjp_many and gradient_into hold the vjp code
 BLOCK_ROWS = 64  # rows of X per prange block in vjp_many: one w, w_bar per block
-_OPTIONS = "cache=True, error_model='numpy', nogil=True"
-_VEC = "float64[::1]"
+OPTIONS = "cache=True, error_model='numpy', nogil=True"
+# gradient_into keeps the GIL: releasing and taking it back measured 40 ns a call, a fifth of
+# P1's whole gradient at n = 10 (vjp_into, for threads, releases it)
+GRADIENT_OPTIONS = "cache=True, error_model='numpy'"
+VEC = "float64[::1]"
 
 
 def literal(v):
@@ -68,7 +71,7 @@ def _adjoint_target(access):
     return f"b{access.index}" if access.kind == "reg" else _in("wb", access)
 
 
-class _Lines:
+class Lines:
     def __init__(self):
         self.lines = []
 
@@ -138,7 +141,7 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
             term = f"-b{j}"
         else:
             factor = d.format(x=x, y=y, c=c, v=f"v{j}")
-            term = _product(factor, f"b{j}") if exact else f"({factor}) * b{j}"
+            term = product(factor, f"b{j}") if exact else f"({factor}) * b{j}"
             if term is None:
                 continue
         if target.startswith("wb[") and read.leaf:
@@ -147,7 +150,7 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
             out(depth, f"{target} += {term}")
 
 
-def _product(factor, y_bar):
+def product(factor, y_bar):
     """Source for factor * y_bar under the structural-zero rule; None when factor is 0."""
     try:
         value = float(factor.strip("()"))
@@ -245,22 +248,22 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     # Small tapes get the vjp written into its callers too: a call passing 8 arrays (numba
     # increfs each) cost more than P1's whole gradient at n = 10.
     inline = sum(len(active) for g in plan.groups for _, _, active in g.segments()) <= INLINE_OPS
-    out = _Lines()
+    out = Lines()
     out(0, PRELUDE)
     out(0, f"N_INPUTS, N_PARAMS, N_OUTPUTS, N_WORK = {n_inputs}, {n_params}, {n_outputs}, {plan.n_work}")
     out(0, f"OUTPUT = {int(plan.output_positions[0])}  # w position of the first output")
-    _header(out, f"'int64({_VEC}, {_VEC}, {_VEC}, int64[::1], {_VEC})', {_OPTIONS}", "eval_into(x, p, w, T, y)")
+    header(out, f"'int64({VEC}, {VEC}, {VEC}, int64[::1], {VEC})', {OPTIONS}", "eval_into(x, p, w, T, y)")
     _copy_in(out, 1, where)
     out(1, "ok = True")
     _forward(out, 1, plan, "ok = False")
     out(1, f"for i in range({n_outputs}):")
     out(2, f"y[i] = w[{where['y']}]")
     out(1, "return 0 if ok else 1")
-    _header(out, f"'int64({_VEC}, {_VEC}, {_VEC}, {_VEC}, int64[::1], {_VEC}, {_VEC}, {_VEC})', {_OPTIONS}",
+    header(out, f"'int64({VEC}, {VEC}, {VEC}, {VEC}, int64[::1], {VEC}, {VEC}, {VEC})', {OPTIONS}",
             "vjp_into(x, p, w, wb, T, y_bar, y, g)")
     _vjp(out, 1, plan, where, sizes, "return 1")
     out(1, "return 0")
-    _header(out, f"{_OPTIONS}, parallel=True", "vjp_many(X, P, w0, T, y_bar, Y, G, status)")
+    header(out, f"{OPTIONS}, parallel=True", "vjp_many(X, P, w0, T, y_bar, Y, G, status)")
     out(1, f"n_blocks = (X.shape[0] + {BLOCK_ROWS - 1}) // {BLOCK_ROWS}")
     out(1, "for block in prange(n_blocks):")
     out(2, "w = w0.copy()")
@@ -279,7 +282,7 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     return "\n".join(out.lines) + "\n", table, with_gradient
 
 
-def _header(out, options, signature):
+def header(out, options, signature):
     out(0, "")
     out(0, "")
     out(0, f"@njit({options})")
@@ -330,7 +333,7 @@ def _gradient_function(out, plan, where, sizes, inline):
     n_inputs, n_work = sizes[0], plan.n_work
     # No signature here: CompiledTape compiles it for (float64[::1], float64[::1]) on first use
     # and then disables compilation, so another dtype is a TypeError, not a new version.
-    _header(out, _OPTIONS, "gradient_into(x, g)")
+    header(out, GRADIENT_OPTIONS, "gradient_into(x, g)")
     out(1, "if x.shape[0] != N_INPUTS or g.shape[0] != N_INPUTS:")
     out(2, f"raise ValueError('x and g must have shape ({n_inputs},)')")
     out(1, f"buffer = np.empty({2 * n_work + 2})  # one allocation: w, w_bar, y and the seed")

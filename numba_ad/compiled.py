@@ -28,8 +28,10 @@ import numpy as np
 
 from .compile_plan import NotCompilable, make_plan
 from .compile_source import module_source
+from .compile_straight import MAX_STRAIGHT_OPS, straight_source
+from .ops import FIRST_MATH
 
-CODEGEN_VERSION = "2"  # bump when generated code changes: the file name includes it
+CODEGEN_VERSION = "3"  # bump when generated code changes: the file name includes it
 _ONE = np.ones(1)
 
 
@@ -49,8 +51,8 @@ def source_dir():
     return where
 
 
-def _digest(tape):
-    h = hashlib.sha256(CODEGEN_VERSION.encode())
+def _digest(tape, straight_line):
+    h = hashlib.sha256(CODEGEN_VERSION.encode() + (b"straight" if straight_line else b"loops"))
     for field in tape.arrays:
         h.update(str(field.dtype).encode() + str(field.shape).encode())
         h.update(np.ascontiguousarray(field).tobytes())
@@ -101,15 +103,24 @@ class CompiledTape:
         The generated source file.
     """
 
-    def __init__(self, tape):
-        plan = make_plan(tape.arrays)
+    def __init__(self, tape, straight_line=None):
+        arrays = tape.arrays
+        if straight_line is None:
+            straight_line = int(np.count_nonzero(arrays.op >= FIRST_MATH)) <= MAX_STRAIGHT_OPS
         self.tape = tape
-        self.plan = plan
-        name = f"numba_ad_tape_{_digest(tape)}"
-        with_gradient = (tape.scalar_output and tape.n_params == 0 and plan.const_positions.shape[0] == 0
-                         and plan.table.shape[0] == 0)
-        source, self._table, with_gradient = module_source(plan, tape.n_inputs, tape.n_params, tape.n_outputs, with_gradient)
-        self._table = np.ascontiguousarray(self._table, dtype=np.int64)
+        self.straight_line = bool(straight_line)
+        with_gradient = tape.scalar_output and tape.n_params == 0
+        if self.straight_line:
+            self.plan = None
+            source = straight_source(arrays, with_gradient)
+            self._table = np.empty(0, dtype=np.int64)
+        else:
+            plan = self.plan = make_plan(arrays)
+            with_gradient = with_gradient and plan.const_positions.shape[0] == 0 and plan.table.shape[0] == 0
+            source, self._table, with_gradient = module_source(plan, tape.n_inputs, tape.n_params, tape.n_outputs,
+                                                               with_gradient)
+            self._table = np.ascontiguousarray(self._table, dtype=np.int64)
+        name = f"numba_ad_tape_{_digest(tape, self.straight_line)}"
         module = _load(name, source)
         self.path = module.__file__
         self.eval_into, self.vjp_into, self.vjp_many = module.eval_into, module.vjp_into, module.vjp_many
@@ -120,6 +131,8 @@ class CompiledTape:
         self._w, self._wb = self.workspace()[:2]
 
     def __repr__(self):
+        if self.straight_line:
+            return f"<numba_ad.CompiledTape of {self.tape!r}: straight-line code>"
         return f"<numba_ad.CompiledTape of {self.tape!r}: {len(self.plan.groups)} loops, {self.plan.n_work} stored values>"
 
     n_inputs = property(lambda self: self.tape.n_inputs)
@@ -128,7 +141,10 @@ class CompiledTape:
     scalar_output = property(lambda self: self.tape.scalar_output)
 
     def workspace(self):
-        """(w, w_bar, T): buffers for the kernels; w holds the constants that live in memory."""
+        """(w, w_bar, T): buffers for the kernels; w holds the constants that live in memory.
+        Straight-line code keeps everything in locals: its buffers are empty."""
+        if self.straight_line:
+            return np.empty(0), np.empty(0), self._table
         w = np.empty(self.plan.n_work)
         w[self.plan.const_positions] = self.plan.const_values
         return w, np.empty(self.plan.n_work), self._table

@@ -61,6 +61,11 @@ def central_gradient(f, x, h=1e-6):
     return g
 
 
+# Small tapes compile to straight-line code by default, larger ones to loops: the tests that
+# hold a compiled tape to the tape run both code generators on the same tapes.
+STYLES = pytest.mark.parametrize("straight", [False, True], ids=["loops", "straight"])
+
+
 # --- the op table ------------------------------------------------------------------------------
 def test_op_source_has_a_row_for_every_op():
     assert set(ROWS) == set(TABLE), "an op without a compiled form (op_source.ROWS) or a row without an op"
@@ -94,11 +99,12 @@ def _op_points(ops, rng):
     return x
 
 
-def test_op_source_matches_the_op_table():
+@STYLES
+def test_op_source_matches_the_op_table(straight):
     """Every op's value bit for bit, and each of its two partials, against the tape's kernels
     (one vjp per output: each input feeds one op, so there is no sum to reorder)."""
     ops, tape = _all_ops_tape()
-    compiled = tape.compile()
+    compiled = tape.compile(straight_line=straight)
     rng = np.random.default_rng(11)
     awkward = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 0.5, 2.0])
     xs = [_op_points(ops, rng) for _ in range(3)]
@@ -115,10 +121,12 @@ def test_op_source_matches_the_op_table():
 
 
 # --- the corpus --------------------------------------------------------------------------------
+@STYLES
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_compiled_tape_answers_as_the_tape_on_the_corpus(case):
+def test_compiled_tape_answers_as_the_tape_on_the_corpus(case, straight):
     tape = tape_of(case)
-    compiled = tape.compile()
+    compiled = tape.compile(straight_line=straight)
+    assert compiled.straight_line == straight
     pts = points(case)
     for x, p in ((pts.x1, pts.p1), (pts.x2, pts.p2), (pts.x1, pts.p1)):  # x1 twice: stale buffers
         kw = params_kw(p)
@@ -218,20 +226,22 @@ def test_random_array_programs_compile_to_the_tape(steps, n):
     rng = np.random.default_rng(n)
     x0, x1 = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
     tape = ad.trace(lambda x: _run(steps, x), x0)
-    compiled = tape.compile()
-    assert same_bits(compiled.eval(x1), tape.eval(x1))
-    for _ in range(2):
-        assert_tight(compiled.gradient(x1), tape.gradient(x1), "gradient", rtol=1e-12)
+    for straight in (False, True):  # loops: the planner's fusion, shifts and chains at small n
+        compiled = tape.compile(straight_line=straight)
+        assert same_bits(compiled.eval(x1), tape.eval(x1))
+        for _ in range(2):
+            assert_tight(compiled.gradient(x1), tape.gradient(x1), "gradient", rtol=1e-12)
 
 
 # --- branches ----------------------------------------------------------------------------------
+@STYLES
 @pytest.mark.parametrize("name", ["huber", "relu_net_if", "piecewise_cubic"])
-def test_a_compiled_tape_refuses_points_off_its_branch_as_the_tape_does(name):
+def test_a_compiled_tape_refuses_points_off_its_branch_as_the_tape_does(name, straight):
     spec = BRANCHY[name]
     rng = np.random.default_rng(5)
     X = rng.uniform(spec.low, spec.high, (60, spec.n))
     tape = ad.trace(spec.f, X[0])
-    compiled = tape.compile()
+    compiled = tape.compile(straight_line=straight)
     off = 0
     for x in X:
         failed = tape.check(x)
@@ -253,8 +263,9 @@ def test_a_compiled_tape_refuses_points_off_its_branch_as_the_tape_does(name):
     assert "left the recorded branch" in "".join(getattr(info.value, "__notes__", []))
 
 
+@STYLES
 @pytest.mark.parametrize("N, bad", [(2, 1), (100, 37)])
-def test_gradient_many_names_the_row_that_left_the_branch(N, bad):
+def test_gradient_many_names_the_row_that_left_the_branch(N, bad, straight):
     # N < n and N > n: the row index once came from a loop variable the copy loops rebound
     def f(x):
         s = np.sum(x * x)
@@ -263,7 +274,7 @@ def test_gradient_many_names_the_row_that_left_the_branch(N, bad):
         return s
 
     x0 = np.arange(1.0, 6.0)
-    compiled = ad.trace(f, x0).compile()
+    compiled = ad.trace(f, x0).compile(straight_line=straight)
     X = np.tile(x0, (N, 1))
     X[bad, 2] = -1.0
     with pytest.raises(ad.BranchChangedError) as info:
@@ -272,13 +283,41 @@ def test_gradient_many_names_the_row_that_left_the_branch(N, bad):
     assert f"the first at row {bad};" in "".join(info.value.__notes__)
 
 
+@STYLES
+def test_a_nan_of_the_plain_adjoint_is_redone_under_the_structural_zero_rule(straight):
+    # sqrt'(0) = inf meets the zero adjoint of the branch where() did not take: a plain
+    # product gives NaN, the sweeps' rule 0; the compiled code must rerun and agree
+    def f(x):
+        return np.sum(np.where(x > 0.0, np.sqrt(np.abs(x)), 2.0 * x))
+
+    x0 = np.linspace(0.5, 1.5, 5)
+    compiled = ad.trace(f, x0).compile(straight_line=straight)
+    x1 = np.array([0.0, 1.0, -1.0, 0.0, 2.0])
+    want = np.array([2.0, 0.5, 2.0, 2.0, 0.5 / np.sqrt(2.0)])
+    assert np.array_equal(compiled.tape.gradient(x1), want)
+    g = np.empty(5)
+    for _ in range(2):
+        assert np.array_equal(compiled.gradient(x1), want)
+        compiled.gradient_into(x1, g)
+        assert np.array_equal(g, want)
+        assert np.array_equal(compiled.gradient_many(np.stack([x1, x0, x1]))[[0, 2]], [want, want])
+
+
+def test_tape_size_chooses_the_code_generator():
+    small = ad.trace(p1, np.linspace(-1, 1, 10)).compile()
+    large = ad.trace(p1, np.linspace(-1, 1, 1000)).compile()
+    assert small.straight_line and "straight-line" in repr(small)
+    assert not large.straight_line and "1 loops" in repr(large)
+
+
 # --- many points -------------------------------------------------------------------------------
+@STYLES
 @pytest.mark.parametrize("N", [0, 1, 2, 300])
-def test_gradient_many_is_a_loop_of_gradients(N):
+def test_gradient_many_is_a_loop_of_gradients(N, straight):
     rng = np.random.default_rng(N)
     X = rng.uniform(-1, 1, (N, 10))
     tape = ad.trace(p2, rng.uniform(-1, 1, 10))
-    compiled = tape.compile()
+    compiled = tape.compile(straight_line=straight)
     for _ in range(2):
         values, G = compiled.value_and_gradient_many(X)
         assert values.shape == (N,) and G.shape == (N, 10)
@@ -287,10 +326,11 @@ def test_gradient_many_is_a_loop_of_gradients(N):
             assert_tight(G[i], compiled.gradient(X[i]), "row")
 
 
-def test_gradient_many_with_per_point_parameters():
+@STYLES
+def test_gradient_many_with_per_point_parameters(straight):
     case = next(c for c in CASES if c.has_params and c.m is None)
     tape, pts = tape_of(case), points(case)
-    compiled = tape.compile()
+    compiled = tape.compile(straight_line=straight)
     rng = np.random.default_rng(2)
     lo, hi = np.broadcast_to(case.lo, (case.n,)), np.broadcast_to(case.hi, (case.n,))
     X = rng.uniform(lo, hi, (7, case.n))
