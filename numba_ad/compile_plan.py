@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._config import kernel
-from .op_source import CHEAP
+from .op_source import CALL, CHEAP, PARTNERS, ROWS, ZERO
 from .ops import ARITY, FIRST_MATH, Op
 
 MIN_RUN = 3  # shorter runs stay single ops: two ops with any strides are "affine"
@@ -75,6 +75,7 @@ class BodyOp(NamedTuple):
     a: np.ndarray  # slots its first operand reads, one per iteration
     b: np.ndarray
     guard: int  # index in tape.guards of its first slot, -1 if not a guard
+    partner: np.ndarray = None  # op_source.PARTNERS: slot of the partner op on the same operand, -1 for none
 
     @property
     def hi(self):
@@ -87,7 +88,11 @@ class Group(NamedTuple):
 
     def segments(self):
         """[(k0, k1, [indices of the ops active in k0..k1-1])], in iteration order."""
-        cuts = sorted({0, self.trips} | {o.lo for o in self.ops} | {o.hi for o in self.ops})
+        cuts = {0, self.trips} | {o.lo for o in self.ops} | {o.hi for o in self.ops}
+        for o in self.ops:  # a segment reads a partner's value in all its iterations or in none
+            if o.partner is not None:
+                cuts |= set((o.lo + 1 + np.flatnonzero(np.diff(o.partner >= 0))).tolist())
+        cuts = sorted(cuts)
         return [(k0, k1, [j for j, o in enumerate(self.ops) if o.lo <= k0 and o.hi >= k1])
                 for k0, k1 in zip(cuts[:-1], cuts[1:])]
 
@@ -117,6 +122,11 @@ class Plan(NamedTuple):
     rereads: set  # (group, op, segment start) whose adjoint others add into w_bar
     reads: dict  # (group, op, segment start, "a"/"b") -> Access
     table: np.ndarray  # int64 index table of the "table" accesses
+    last_only: dict  # (group, op, segment start) of a chain whose only reader inside the segment
+    #   is itself -> w position of its last value, or -1 when nothing reads that either
+    live: dict  # (group, segment start) -> ops whose values the adjoint pass recomputes or reloads
+    partnered: set  # (group, op, segment start) whose partial is its partner's value, read as operand "b"
+    wb_zeroed: list  # [(lo, hi)]: the w_bar ranges the adjoint pass reads, zeroed before it
 
 
 def _kind(arrays):
@@ -166,12 +176,36 @@ def make_groups(arrays):
         where[0][s:e], where[1][s:e], where[2][s:e] = len(groups) - 1, shift + np.arange(n), len(group.ops)
         group.ops.append(BodyOp(int(op[s]), float(arrays.c[s]), shift, np.arange(s, e), reads[0], reads[1],
                                 int(guard_index[s])))
+    _find_partners(arrays, groups)
     emitted = sum(len(active) for g in groups for _, _, active in g.segments())
     if emitted > MAX_EMITTED:
         raise NotCompilable(f"the tape would compile to {emitted} written-out ops (at most {MAX_EMITTED}): its runs "
                             "are too short to loop over (loop-style code, or array code over short axes); trace f "
                             "array-style with ufuncs over long arrays, or keep replaying the tape")
     return groups, where
+
+
+def _find_partners(arrays, groups):
+    """Set BodyOp.partner for the ops of op_source.PARTNERS whose partner op the tape records
+    on the same operand (the first such slot), in place."""
+    op, a = arrays.op, arrays.a
+    slots_of = {}
+    for kind in {partner for partner, _ in PARTNERS.values()}:
+        slots = np.flatnonzero(op == kind)
+        if slots.shape[0]:
+            operands, first = np.unique(a[slots], return_index=True)
+            slots_of[kind] = operands, slots[first]
+    for group in groups:
+        for j, o in enumerate(group.ops):
+            if Op(o.op) not in PARTNERS or PARTNERS[Op(o.op)][0] not in slots_of:
+                continue
+            operands, partner_slots = slots_of[PARTNERS[Op(o.op)][0]]
+            at = np.minimum(np.searchsorted(operands, o.a), operands.shape[0] - 1)
+            partner = np.where(operands[at] == o.a, partner_slots[at], -1)
+            # where some iterations have a partner and some not, the segments are cut there:
+            # a few cuts (P2's ends) pay, many would write out short loops
+            if (partner >= 0).any() and np.count_nonzero(np.diff(partner >= 0)) <= 2:
+                group.ops[j] = o._replace(partner=partner)
 
 
 def make_plan(arrays):
@@ -185,6 +219,7 @@ def make_plan(arrays):
     reread[arrays.outputs] = True
     modes, carries = {}, {}
     segments = [group.segments() for group in groups]
+    by_carry = np.zeros(op.shape[0], dtype=bool)  # read only by the op itself, one iteration on
     for gi, group in enumerate(groups):
         starts = {}  # op -> its iterations where a segment starts (a carry goes through w there)
         for k0, _, active in segments[gi]:
@@ -194,44 +229,147 @@ def make_plan(arrays):
             for name, slots in (("a", o.a), ("b", o.b)):
                 modes[gi, j, name] = mode = _mode(o, name, slots, gi, (group_of, iteration_of, op_of), arrays)
                 if mode.kind == "w":
-                    need[slots] = True
                     # reads of the op's own value one iteration back, within a segment: carried
                     # in a register (compile_source.py), so their adjoints skip w_bar
                     carries[gi, j, name] = carried = np.zeros(slots.shape[0], dtype=bool)
                     carried[1:] = slots[1:] == o.out[:-1]
                     carried[starts[j]] = False
-                    reread[slots[~carried]] = True
-            if Op(o.op) not in CHEAP:
-                need[o.out] = True
-    for gi, group in enumerate(groups):  # a segment stores all of an op's values or none
-        for k0, k1, active in segments[gi]:
-            for j in active:
-                part = group.ops[j].out[k0 - group.ops[j].lo:k1 - group.ops[j].lo]
-                if need[part].any():
-                    need[part] = True
-    positions = np.where(need, np.cumsum(need) - 1, -1)
-    stored, rereads, reads, table = {}, set(), {}, []
+                    need[slots[~carried]] = True
+                    by_carry[slots[carried]] = True
+                    if _partial(o.op, name) != ZERO:  # else no adjoint flows back through it
+                        reread[slots[~carried]] = True
+    carry = {}  # (group, op, segment start, operand) -> the segment carries it in a register
+    live, last_only, partners = {}, {}, {}
     for gi, group in enumerate(groups):
         for k0, k1, active in segments[gi]:
             for j in active:
                 o = group.ops[j]
                 q0, q1 = k0 - o.lo, k1 - o.lo
-                if need[o.out[q0]]:
-                    stored[gi, j, k0] = int(positions[o.out[q0]]) - k0
-                if reread[o.out[q0:q1]].any():
-                    rereads.add((gi, j, k0))
+                for name in ("a", "b"):
+                    carry[gi, j, k0, name] = (modes[gi, j, name].kind == "w" and q1 - q0 > 1
+                                              and bool(carries[gi, j, name][q0 + 1:q1].all()))
+            regs = {(j, name): modes[gi, j, name].index for j in active for name in ("a", "b")
+                    if modes[gi, j, name].kind == "reg"}
+            for j in active:  # the partner's value as the partial, when every iteration has one
+                o = group.ops[j]
+                part = o.partner[k0 - o.lo:k1 - o.lo] if o.partner is not None else None
+                if part is None or (part < 0).any():
+                    continue
+                mode = _segment_mode(part, gi, k0, (group_of, iteration_of, op_of))
+                partners[gi, j, k0] = mode
+                if mode.kind == "reg":
+                    regs[j, "b"] = mode.index
+                else:
+                    need[part] = True
+            live[gi, k0] = _adjoint_live(group, active, regs, {j for j in active if (gi, j, k0) in partners})
+            for j in live[gi, k0]:  # transcendentals the adjoint needs are stored, then reloaded
+                o = group.ops[j]
+                if Op(o.op) not in CHEAP:
+                    need[o.out[k0 - o.lo:k1 - o.lo]] = True
+    for gi, group in enumerate(groups):  # once every other reason to store is known
+        for k0, k1, active in segments[gi]:
+            for j in active:
+                o = group.ops[j]
+                q0, q1 = k0 - o.lo, k1 - o.lo
+                inner = o.out[q0:q1 - 1]
+                if ((carry[gi, j, k0, "a"] or carry[gi, j, k0, "b"]) and j not in live[gi, k0]
+                        and not need[inner].any() and not reread[inner].any()):
+                    # a chain s_k = s_(k-1) + t_k read by nothing else inside the segment: the
+                    # forward pass keeps s in a register and stores its last value, if read
+                    last_only[gi, j, k0] = None
+                else:
+                    need[o.out[q0:q1]] |= by_carry[o.out[q0:q1]]
+    for gi, group in enumerate(groups):  # a segment stores all of an op's values or none
+        for k0, k1, active in segments[gi]:
+            for j in active:
+                part = group.ops[j].out[k0 - group.ops[j].lo:k1 - group.ops[j].lo]
+                if (gi, j, k0) not in last_only and need[part].any():
+                    need[part] = True
+    positions = np.where(need, np.cumsum(need) - 1, -1)
+    stored, rereads, reads, table = {}, set(), {}, []
+    wb_read = np.zeros(int(need.sum()), dtype=bool)
+    wb_read[positions[arrays.inputs]] = True
+    for gi, group in enumerate(groups):
+        for k0, k1, active in segments[gi]:
+            for j in active:
+                o = group.ops[j]
+                q0, q1 = k0 - o.lo, k1 - o.lo
+                if (gi, j, k0) in last_only:
+                    last = o.out[q1 - 1]
+                    last_only[gi, j, k0] = int(positions[last])
+                    if reread[last]:
+                        wb_read[positions[last]] = True
+                else:
+                    if need[o.out[q0]]:
+                        stored[gi, j, k0] = int(positions[o.out[q0]]) - k0
+                    if reread[o.out[q0:q1]].any():
+                        rereads.add((gi, j, k0))
+                        wb_read[positions[o.out[q0:q1]]] = True
                 for name, slots in (("a", o.a[q0:q1]), ("b", o.b[q0:q1])):
                     mode = modes[gi, j, name]
-                    if mode.kind == "w":
+                    if name == "b" and (gi, j, k0) in partners:
+                        mode, slots = partners[gi, j, k0], o.partner[q0:q1]
+                    if mode.kind == "w" and (gi, j, k0) in last_only and carry[gi, j, k0, name]:
+                        # read once, at k = k0 (the value before the segment): the later
+                        # iterations' operands are the chain's own values, not in w
+                        mode = Access("w", base=int(positions[slots[0]]), stride=0)
+                    elif mode.kind == "w":
                         mode = _w_access(positions[slots], k0, table)
+                    if mode.kind in ("w", "table"):
                         # a chain s_k = s_{k-1} + t_k: the code carries s in a register, not through w
-                        mode = mode._replace(carry=q1 - q0 > 1 and bool(carries[gi, j, name][q0 + 1:q1].all()),
-                                             leaf=bool((op[slots] < FIRST_MATH).all()))
+                        mode = mode._replace(carry=carry[gi, j, k0, name], leaf=bool((op[slots] < FIRST_MATH).all()))
                     reads[gi, j, k0, name] = mode
     consts = need & (op == Op.CONST)
     return Plan(groups, int(need.sum()), positions, positions[consts], c[consts].copy(),
                 positions[arrays.inputs], positions[arrays.params], positions[arrays.outputs],
-                stored, rereads, reads, np.array(np.concatenate(table) if table else [], dtype=np.int64))
+                stored, rereads, reads, np.array(np.concatenate(table) if table else [], dtype=np.int64),
+                last_only, live, set(partners), _ranges(wb_read))
+
+
+def _adjoint_live(group, active, regs, partnered):
+    """The ops of a segment whose values its adjoint pass needs: in a partial (the op's own
+    value for {v} and the CALL rows, an operand's for {x}, {y}), or to recompute another
+    live op. `regs`: (op, "a"/"b") -> the op whose register that operand reads; `partnered`:
+    the ops whose partial is their partner's value (operand "b")."""
+    stack = []
+    for j in active:
+        _, d_a, d_b = ROWS[Op(group.ops[j].op)]
+        if j in partnered:
+            d_a = PARTNERS[Op(group.ops[j].op)][1]
+        partials = d_a + d_b if CALL not in (d_a, d_b) else "{x}{y}{v}"
+        if "{v}" in partials:
+            stack.append(j)
+        stack.extend(regs[j, name] for name, key in (("a", "{x}"), ("b", "{y}"))
+                     if key in partials and (j, name) in regs)
+    live = set()
+    while stack:
+        j = stack.pop()
+        if j not in live:
+            live.add(j)
+            if Op(group.ops[j].op) in CHEAP:  # recomputed from its operands; the others are reloaded
+                stack.extend(regs[j, name] for name in ("a", "b") if (j, name) in regs)
+    return frozenset(live)
+
+
+def _partial(op, name):
+    """The op's partial template for operand `name`."""
+    return ROWS[Op(op)][1 if name == "a" else 2]
+
+
+def _segment_mode(slots, gi, k0, where):
+    """Access of the slots that a segment's iterations k0, k0 + 1, ... read: "reg" or "w"."""
+    group_of, iteration_of, op_of = where
+    if ((group_of[slots] == gi).all() and (iteration_of[slots] == k0 + np.arange(slots.shape[0])).all()
+            and (op_of[slots] == op_of[slots[0]]).all()):
+        return Access("reg", index=int(op_of[slots[0]]))
+    return Access("w")
+
+
+def _ranges(mask):
+    """[(lo, hi)] of the runs of True in mask; one range over everything when there are many."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    ranges = list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return ranges if len(ranges) <= 8 else [(0, mask.shape[0])]
 
 
 def _mode(o, name, slots, gi, where, arrays):

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from .op_source import CALL, CHEAP, MINUS_ONE, ONE, PRELUDE, ROWS, ZERO
+from .op_source import CALL, CHEAP, MINUS_ONE, ONE, PARTNERS, PRELUDE, ROWS, ZERO
 from .ops import Op
 
 UNROLL = 1  # segments this short are written out, not looped over (16 measured no faster at P1 n = 10)
@@ -103,8 +103,11 @@ def _forward_op(out, depth, plan, gi, j, k0, on_fail, forward=True):
 
 
 def _recompute_op(out, depth, plan, gi, j, k0):
-    """v{j} again in the adjoint pass: reloaded when expensive and stored, else recomputed."""
+    """v{j} again in the adjoint pass, when a partial needs it: reloaded when expensive and
+    stored, else recomputed."""
     o = plan.groups[gi].ops[j]
+    if j not in plan.live[gi, k0]:
+        return
     if (gi, j, k0) in plan.stored and Op(o.op) not in CHEAP:
         out(depth, f"v{j} = w[{_index(plan.stored[gi, j, k0], 1)}]")
     else:
@@ -114,7 +117,7 @@ def _recompute_op(out, depth, plan, gi, j, k0):
 def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
     """Add op j's contributions to its operands' adjoints: a_bar += d_a * b{j}, ...
 
-    Contributions to inputs (`leaves`: target -> terms) are summed and added once at the end
+    Contributions to inputs (`leaves`: Access -> terms) are summed and added once at the end
     of the iteration: one read-modify-write of w_bar instead of one per term.
     """
     o = plan.groups[gi].ops[j]
@@ -125,6 +128,8 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
         out(depth, f"b{j} += cb{j}")
         out(depth, f"cb{j} = 0.0")
     _, d_a, d_b = ROWS[Op(o.op)]
+    if (gi, j, k0) in plan.partnered:  # the partner op's value, read as operand b
+        d_a = PARTNERS[Op(o.op)][1]
     x, y, c = _read(reads[0]), _read(reads[1]), literal(o.c)
     targets = [f"cb{j}" if r.carry else _adjoint_target(r) for r in reads]
     if all(t is None or d == ZERO for t, d in zip(targets, (d_a, d_b))):
@@ -145,7 +150,7 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
             if term is None:
                 continue
         if target.startswith("wb[") and read.leaf:
-            leaves.setdefault(target, []).append(term)
+            leaves.setdefault(read, []).append(term)
         else:
             out(depth, f"{target} += {term}")
 
@@ -183,6 +188,27 @@ def _iterations(out, depth, k0, k1, reverse, body):
         body(depth + 1)
 
 
+def _windows(plan, gi, k0, active):
+    """Register windows for a loop's contributions to inputs' adjoints: [(base, stride,
+    {Access: offset})]. Reads x[k] and x[k + 1] put two read-modify-writes of w_bar in
+    each iteration, the second one to the element the iteration before (processed just
+    before: the loop runs backwards) wrote: a store-to-load wait. A window keeps
+    w_bar[base + stride (k + o)] in register r_o, adds r_top to w_bar when no iteration
+    left can touch it, and shifts the others up: one read-modify-write per iteration."""
+    by_stride = {}
+    for j in active:
+        for r in (plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]):
+            if r.kind == "w" and r.leaf and not r.carry and r.stride > 0:
+                by_stride.setdefault(r.stride, set()).add(r)
+    windows = []
+    for stride, accesses in sorted(by_stride.items()):
+        base = min(r.base for r in accesses)
+        offsets = {r: (r.base - base) // stride for r in accesses if (r.base - base) % stride == 0}
+        if len(offsets) > 1 and max(offsets.values()) <= 4:
+            windows.append((base, stride, offsets))
+    return windows
+
+
 def _forward(out, depth, plan, on_fail):
     for gi, group in enumerate(plan.groups):
         for k0, k1, active in group.segments():
@@ -196,16 +222,25 @@ def _forward(out, depth, plan, on_fail):
                 for j in active:
                     _forward_op(out, d, plan, gi, j, k0, on_fail)
             _iterations(out, depth, k0, k1, False, body)
+            for j, _ in carried:  # a chain that stores only its last value
+                if plan.last_only.get((gi, j, k0), -1) >= 0:
+                    out(depth, f"w[{plan.last_only[gi, j, k0]}] = c{j}")
 
 
 def _reverse(out, depth, plan, exact):
     for gi in range(len(plan.groups) - 1, -1, -1):
         for k0, k1, active in reversed(plan.groups[gi].segments()):
             carried = _carried(plan, gi, k0, active)
-            for j, _ in carried:
-                out(depth, f"cb{j} = 0.0")
+            for j, _ in carried:  # a chain storing only its last value gets that one's adjoint here
+                last = plan.last_only.get((gi, j, k0), -1)
+                out(depth, f"cb{j} = " + (f"wb[{last}]" if last >= 0 else "0.0"))
 
-            def body(d, gi=gi, k0=k0, active=active):
+            windows = _windows(plan, gi, k0, active) if k1 - k0 > UNROLL else []
+            for wi, (_, _, offsets) in enumerate(windows):
+                for o in range(max(offsets.values()) + 1):
+                    out(depth, f"r{wi}_{o} = 0.0")
+
+            def body(d, gi=gi, k0=k0, active=active, windows=windows):
                 for j in active:
                     _recompute_op(out, d, plan, gi, j, k0)
                 for j in active:
@@ -213,9 +248,20 @@ def _reverse(out, depth, plan, exact):
                 leaves = {}
                 for j in reversed(active):
                     _adjoint_op(out, d, plan, gi, j, k0, exact, leaves)
-                for target, terms in leaves.items():
-                    out(d, f"{target} += " + " + ".join(terms))
+                in_window = {access: f"r{wi}_{o}" for wi, (_, _, offsets) in enumerate(windows)
+                             for access, o in offsets.items()}
+                for access, terms in leaves.items():
+                    out(d, f"{in_window.get(access) or _in('wb', access)} += " + " + ".join(terms))
+                for wi, (base, stride, offsets) in enumerate(windows):
+                    top = max(offsets.values())  # w_bar[base + stride (k + top)] is complete now
+                    out(d, f"wb[{_index(base + stride * top, stride)}] += r{wi}_{top}")
+                    for o in range(top, 0, -1):
+                        out(d, f"r{wi}_{o} = r{wi}_{o - 1}")
+                    out(d, f"r{wi}_0 = 0.0")
             _iterations(out, depth, k0, k1, True, body)
+            for wi, (base, stride, offsets) in enumerate(windows):  # what the window still holds
+                for o in range(1, max(offsets.values()) + 1):
+                    out(depth, f"wb[{base + stride * (k0 - 1 + o)}] += r{wi}_{o}")
             if carried:
                 out(depth, f"k = {k0}")
             for j, r in carried:  # what the first iteration owes the value before the segment
@@ -313,8 +359,9 @@ def _vjp(out, depth, plan, where, sizes, on_fail):
     # form measured 2x slower (P1 reverse, 326 against 176 us at n = 100000).
     for exact in (False, True):
         d = depth + exact
-        out(d, f"for i in range({plan.n_work}):")
-        out(d + 1, "wb[i] = 0.0")
+        for lo, hi in plan.wb_zeroed:  # only what the pass reads: P1's w_bar was 2n long, g n
+            out(d, f"for i in range({lo}, {hi}):")
+            out(d + 1, "wb[i] = 0.0")
         out(d, f"for i in range({n_outputs}):")
         out(d + 1, f"wb[{where['y']}] += y_bar[i]")
         _reverse(out, d, plan, exact)

@@ -71,6 +71,16 @@ ROWS = {
     Op.IF_FALSE: ("({y} if {x} == 0.0 else -0.0)", ZERO, "(1.0 if {x} == 0.0 else 0.0)"),
 }
 
+# Partials that are the value of another op on the same operand: where the tape also records
+# that op (P2 has sin(x[:-1]) and cos(x[1:])), the loop compiler reads its value instead of
+# computing a second transcendental. op -> (the partner op, d_a with the partner's value as {y}).
+PARTNERS = {
+    Op.SIN: (Op.COS, "{y}"),
+    Op.COS: (Op.SIN, "-{y}"),
+    Op.SINH: (Op.COSH, "{y}"),
+    Op.COSH: (Op.SINH, "{y}"),
+}
+
 # Ops whose value costs more than reading it back: the compiled forward pass stores them and
 # the adjoint pass loads them; every other op is recomputed there from its operands.
 CHEAP = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MINIMUM, Op.MAXIMUM, Op.NEG, Op.ABS, Op.SQUARE,

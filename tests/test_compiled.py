@@ -181,11 +181,24 @@ def test_array_style_tapes_become_few_loops():
     tape = ad.trace(p1, np.linspace(-1, 1, 1000))
     groups, _ = make_groups(tape.arrays)
     assert len(groups) == 1 and groups[0].trips == 999
-    assert len(tape.compile().plan.groups) == 1
+    plan = tape.compile().plan
+    assert len(plan.groups) == 1
+    # the sum's chain keeps its running value in a register and stores only the total
+    assert len(plan.last_only) == 1 and plan.n_work < 1000 + 10
+
+
+def test_p2s_adjoint_reads_sin_and_cos_from_the_forward_pass():
+    # sin(x[:-1]) and cos(x[1:]): the partials cos(x[k]) and -sin(x[k + 1]) are the values the
+    # other op computed one iteration apart, not two more transcendentals
+    plan = ad.trace(p2, np.linspace(-1, 1, 1000)).compile().plan
+    partnered = {plan.groups[gi].ops[j].op for gi, j, _ in plan.partnered}
+    assert partnered == {Op.SIN, Op.COS}
 
 
 # --- random array programs: the planner's fusion, shifts and chains ------------------------------
-_UNARY = [np.sin, np.tanh, np.exp, lambda v: v * v, np.negative, np.cos]
+# sin with cos (and sinh with cosh) of one array: the partial read from the partner op's value
+_UNARY = [np.sin, np.tanh, np.exp, lambda v: v * v, np.negative, np.cos, lambda v: np.sin(v) * np.cos(v),
+          lambda v: np.cosh(v) - np.sinh(v)]
 _BINARY = [np.add, np.subtract, np.multiply, lambda u, v: u / (1.5 + np.cos(v))]
 
 
