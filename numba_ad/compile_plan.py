@@ -31,6 +31,8 @@ from .ops import ARITY, FIRST_MATH, Op
 MIN_RUN = 3  # shorter runs stay single ops: two ops with any strides are "affine"
 MAX_UNITS = 50_000  # runs plus single ops; the planner spends about 20 us on each
 MAX_EMITTED = 20_000  # ops written out over all segments: numba compiles about 1 ms each
+SHORT_RUN = 16  # a block of one op whose runs average fewer ops is tried as interleaved runs
+MAX_PERIOD_TRIES = 24  # periods tried per block (each costs a pass over it)
 
 
 class NotCompilable(ValueError):
@@ -145,37 +147,127 @@ def _fit(group_id, trips, where, reads, n):
         if inside.any():
             touches = True
             shift = max(shift, int((where[1][slots[inside]] - k[inside]).max()))
-    if n > 1 and not touches and n != trips:
-        return None  # an unrelated array of another length: its own loop
+    if not touches and n != trips:
+        # an unrelated array of another length: its own loop; a single op too (placed at
+        # iteration 0 of a long loop, it would cut the loop's first iteration out)
+        return None
     return shift if shift + n <= trips else None
+
+
+def _units(arrays):
+    """The tape's math ops as units, in tape order: each the slots of one op's iterations.
+
+    Mostly run_bounds' runs (consecutive slots). Array code over a short last axis (GMM's
+    (n, K, d) broadcasts) records blocks of one op whose runs are short; such a block is split
+    instead into P interleaved runs of T iterations (slots s + p + P t, p < P) when each has
+    affine operands (or reads only constants, through a table): the long axis becomes the
+    loop. Once a block has set T, later blocks are cut into (T, P) pieces too, so that their
+    units have T iterations and fuse into the same loop."""
+    op, a, b = arrays.op, arrays.a, arrays.b
+    kind, cbits = _kind(arrays), arrays.c.view(np.int64)
+    bounds = run_bounds(op, a, b, kind, cbits, FIRST_MATH)
+    change = np.flatnonzero((kind[1:] != kind[:-1]) | (cbits[1:] != cbits[:-1])) + 1
+    block_starts = np.concatenate([[0], change]).tolist()
+    block_ends = np.concatenate([change, [op.shape[0]]]).tolist()
+    const = tuple(op[v] == Op.CONST for v in (a, b))
+    pieces, count = [], 0  # pieces: (start, end, period or None for runs)
+    trips, trips_ops = 0, 0  # the loop length, set by the largest block split so far
+    for s, e in zip(block_starts, block_ends):
+        if op[s] < FIRST_MATH:
+            continue
+        runs = np.searchsorted(bounds, e) - np.searchsorted(bounds, s)
+        period = _smallest_period(a, b, const, s, e) if runs > 1 and e - s < SHORT_RUN * runs else None
+        if period is not None and e - s > trips_ops:
+            # the largest block so far sets the loop: GMM's (n, K, d) broadcast, not the (K, d)
+            # block before it, nor the (n * K) rows of a reduction after it
+            pieces.append((s, e, period))
+            count += period
+            if (e - s) // period >= SHORT_RUN:
+                trips, trips_ops = (e - s) // period, e - s
+            continue
+        at = s
+        while trips and at < e:  # (trips, P) pieces
+            cut = _largest_period(a, b, const, at, e, trips)
+            if cut is None:
+                break
+            pieces.append((at, at + cut * trips, cut))
+            count += cut
+            at += cut * trips
+        if at == s and period is not None:
+            pieces.append((s, e, period))
+            count += period
+        elif at < e:
+            pieces.append((at, e, None))
+            count += runs if at == s else e - at  # a rest of a cut block: counted as singles at most
+    if count > MAX_UNITS:
+        raise NotCompilable(f"the tape has {count} runs and single ops (at most {MAX_UNITS} compile): "
+                            "trace f array-style (ufuncs on whole arrays) so its ops form runs")
+    units = []
+    for s, e, period in pieces:
+        if period is not None:
+            units.extend(np.arange(s + p, e, period) for p in range(period))
+            continue
+        first = np.searchsorted(bounds, s)
+        if bounds[first] == s:  # a whole block (runs never cross one's start)
+            runs = bounds[first:np.searchsorted(bounds, e) + 1].tolist()
+        else:  # a block's rest after (trips, P) pieces: its own runs
+            runs = (s + run_bounds(op[s:e], a[s:e], b[s:e], kind[s:e], cbits[s:e], FIRST_MATH)).tolist()
+        units.extend(np.arange(r0, r1) for r0, r1 in zip(runs[:-1], runs[1:]))
+    return units
+
+
+def _columns_affine(v, const, s, rows, period):
+    """Whether slots s .. s + rows * period of operand v, as a (rows, period) C-order array, have
+    affine columns (or columns of constants only: those are read through a table)."""
+    m = v[s:s + rows * period].reshape(rows, period)
+    ok = ((m[1:] - m[:-1]) == (m[1] - m[0])).all(axis=0)
+    return bool((ok | const[s:s + rows * period].reshape(rows, period).all(axis=0)).all())
+
+
+def _largest_period(a, b, const, s, e, rows):
+    """The largest P such that slots s .. s + P rows are (rows, P) with affine columns, or None.
+    Candidates pass a check of the first three rows first (cheap); the largest is tried first."""
+    if rows < MIN_RUN:
+        return None
+    for period in range(min((e - s) // rows, MAX_EMITTED), 0, -1):
+        if all(_columns_affine(v, c, s, 3, period) for v, c in zip((a, b), const)) and \
+                all(_columns_affine(v, c, s, rows, period) for v, c in zip((a, b), const)):
+            return period
+    return None
+
+
+def _smallest_period(a, b, const, s, e):
+    """The smallest period P (dividing e - s, at most MAX_PERIOD_TRIES tried) at which slots s..e-1
+    are P interleaved runs of at least MIN_RUN iterations with affine operands, or None."""
+    n = e - s
+    for period in [p for p in range(1, n // MIN_RUN + 1) if n % p == 0][:MAX_PERIOD_TRIES]:
+        if all(_columns_affine(v, c, s, n // period, period) for v, c in zip((a, b), const)):
+            return period
+    return None
 
 
 def make_groups(arrays):
     """The tape's math ops as a list of Groups, in an order that respects every dependence."""
     op, a, b = arrays.op, arrays.a, arrays.b
-    bounds = run_bounds(op, a, b, _kind(arrays), arrays.c.view(np.int64), FIRST_MATH)
-    starts = bounds[:-1][op[bounds[:-1]] >= FIRST_MATH]
-    if starts.shape[0] > MAX_UNITS:
-        raise NotCompilable(f"the tape has {starts.shape[0]} runs and single ops (at most {MAX_UNITS} compile): "
-                            "trace f array-style (ufuncs on whole arrays) so its ops form runs")
-    ends = bounds[1:][op[bounds[:-1]] >= FIRST_MATH]
+    units = _units(arrays)
     n_slots = op.shape[0]
     where = (np.full(n_slots, -1, dtype=np.int64), np.zeros(n_slots, dtype=np.int64),
              np.full(n_slots, -1, dtype=np.int64))  # group, iteration, op index in the group
     guard_index = np.full(n_slots, -1, dtype=np.int64)
     guard_index[arrays.guards] = np.arange(arrays.guards.shape[0])
     groups = []
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        n = e - s
-        reads = (a[s:e].astype(np.int64), b[s:e].astype(np.int64))
+    for out in units:
+        n = out.shape[0]
+        reads = (a[out].astype(np.int64), b[out].astype(np.int64))
         shift = _fit(len(groups) - 1, groups[-1].trips, where, reads, n) if groups else None
         if shift is None:
             groups.append(Group(n, []))
             shift = 0
         group = groups[-1]
-        where[0][s:e], where[1][s:e], where[2][s:e] = len(groups) - 1, shift + np.arange(n), len(group.ops)
-        group.ops.append(BodyOp(int(op[s]), float(arrays.c[s]), shift, np.arange(s, e), reads[0], reads[1],
-                                int(guard_index[s])))
+        where[0][out], where[1][out], where[2][out] = len(groups) - 1, shift + np.arange(n), len(group.ops)
+        first = int(out[0])
+        group.ops.append(BodyOp(int(op[first]), float(arrays.c[first]), shift, out, reads[0], reads[1],
+                                int(guard_index[first])))
     _find_partners(arrays, groups)
     emitted = sum(len(active) for g in groups for _, _, active in g.segments())
     if emitted > MAX_EMITTED:
@@ -285,7 +377,13 @@ def make_plan(arrays):
                 part = group.ops[j].out[k0 - group.ops[j].lo:k1 - group.ops[j].lo]
                 if (gi, j, k0) not in last_only and need[part].any():
                     need[part] = True
-    positions = np.where(need, np.cumsum(need) - 1, -1)
+    # positions: inputs, parameters and constants in slot order, then the ops' values in
+    # (group, op, iteration) order: one op's values are consecutive in w even when its slots
+    # are interleaved with others' (_units), so it stores w[base + k]
+    math_order = np.concatenate([o.out for g in groups for o in g.ops]) if groups else np.zeros(0, np.int64)
+    order = np.concatenate([np.flatnonzero(need & (op < FIRST_MATH)), math_order[need[math_order]]])
+    positions = np.full(op.shape[0], -1, dtype=np.int64)
+    positions[order] = np.arange(order.shape[0])
     stored, rereads, reads, table = {}, set(), {}, []
     wb_read = np.zeros(int(need.sum()), dtype=bool)
     wb_read[positions[arrays.inputs]] = True

@@ -18,6 +18,7 @@ order within an op, so values are bit-identical to the tape's sweeps; adjoints a
 in another order, so gradients agree to rounding.
 """
 import math
+import re
 
 import numpy as np
 
@@ -71,6 +72,21 @@ def _adjoint_target(access):
     return f"b{access.index}" if access.kind == "reg" else _in("wb", access)
 
 
+class _Tagged:
+    """The lines of one segment, with its registers renamed v3 -> v3_<group>_<start> (also b,
+    c, cb, da, db): each name is then defined in one segment only, which keeps numba's SSA
+    pass (about blocks x redefined variables) from growing with the square of the tape."""
+
+    _NAME = re.compile(r"\b(cb|da|db|[vbc])(\d+)\b")
+
+    def __init__(self, out, tag):
+        self.out = getattr(out, "out", out)
+        self.tag = tag
+
+    def __call__(self, depth, text):
+        self.out(depth, self._NAME.sub(lambda m: f"{m.group(1)}{m.group(2)}{self.tag}", text))
+
+
 class Lines:
     def __init__(self):
         self.lines = []
@@ -114,45 +130,57 @@ def _recompute_op(out, depth, plan, gi, j, k0):
         _forward_op(out, depth, plan, gi, j, k0, None, forward=False)
 
 
-def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves):
-    """Add op j's contributions to its operands' adjoints: a_bar += d_a * b{j}, ...
+def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves, pending):
+    """b{j} = the sum of its terms, then op j's contributions to its operands' adjoints.
 
+    `pending` (op -> terms) holds the contributions to ops of the same iteration, which come
+    later in the reverse order: each b{j} is assigned once (numba's SSA pass costs about
+    blocks x redefined variables; `b += t` per term made GMM's loops compile for minutes).
     Contributions to inputs (`leaves`: Access -> terms) are summed and added once at the end
     of the iteration: one read-modify-write of w_bar instead of one per term.
     """
     o = plan.groups[gi].ops[j]
-    if (gi, j, k0) in plan.rereads:
-        out(depth, f"b{j} += wb[{_index(plan.stored[gi, j, k0], 1)}]")
     reads = plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]
-    if any(r.carry for r in reads):  # the adjoint the iteration after (processed before) carried back
-        out(depth, f"b{j} += cb{j}")
-        out(depth, f"cb{j} = 0.0")
+    terms = pending.pop(j, [])
+    if (gi, j, k0) in plan.rereads:
+        terms.append(f"wb[{_index(plan.stored[gi, j, k0], 1)}]")
+    carried = [r.carry for r in reads]
+    if any(carried):  # the adjoint the iteration after (processed before) carried back
+        terms.append(f"cb{j}")
     _, d_a, d_b = ROWS[Op(o.op)]
     if (gi, j, k0) in plan.partnered:  # the partner op's value, read as operand b
         d_a = PARTNERS[Op(o.op)][1]
-    x, y, c = _read(reads[0]), _read(reads[1]), literal(o.c)
-    targets = [f"cb{j}" if r.carry else _adjoint_target(r) for r in reads]
-    if all(t is None or d == ZERO for t, d in zip(targets, (d_a, d_b))):
-        return
-    if CALL in (d_a, d_b):
-        out(depth, f"da{j}, db{j} = partials_of({o.op}, {x}, {y}, {c}, v{j})")
-        d_a, d_b = f"da{j}", f"db{j}"
-    for target, d, read in zip(targets, (d_a, d_b), reads):
-        if target is None or d == ZERO:
-            continue
-        if d == ONE:
-            term = f"b{j}"
-        elif d == MINUS_ONE:
-            term = f"-b{j}"
-        else:
-            factor = d.format(x=x, y=y, c=c, v=f"v{j}")
-            term = product(factor, f"b{j}") if exact else f"({factor}) * b{j}"
-            if term is None:
+    contributions = []
+    if terms:
+        out(depth, f"b{j} = " + " + ".join(terms))
+        x, y, c = _read(reads[0]), _read(reads[1]), literal(o.c)
+        if CALL in (d_a, d_b) and any(r.kind != "const" for r in reads):
+            out(depth, f"da{j}, db{j} = partials_of({o.op}, {x}, {y}, {c}, v{j})")
+            d_a, d_b = f"da{j}", f"db{j}"
+        for read, d in zip(reads, (d_a, d_b)):
+            if read.kind == "const" or d == ZERO:
                 continue
-        if target.startswith("wb[") and read.leaf:
+            if d == ONE:
+                term = f"b{j}"
+            elif d == MINUS_ONE:
+                term = f"(-b{j})"
+            else:
+                factor = d.format(x=x, y=y, c=c, v=f"v{j}")
+                term = product(factor, f"b{j}") if exact else f"({factor}) * b{j}"
+            if term is not None:
+                contributions.append((read, term))
+    for read, term in contributions:
+        if read.carry:
+            continue
+        if read.kind == "reg":
+            pending.setdefault(read.index, []).append(term)
+        elif read.leaf:
             leaves.setdefault(read, []).append(term)
         else:
-            out(depth, f"{target} += {term}")
+            out(depth, f"{_in('wb', read)} += {term}")
+    if any(carried):  # assigned in every iteration: the next one (processed after) reads it
+        carry_terms = [term for read, term in contributions if read.carry]
+        out(depth, f"cb{j} = " + (" + ".join(carry_terms) if carry_terms else "0.0"))
 
 
 def product(factor, y_bar):
@@ -212,6 +240,7 @@ def _windows(plan, gi, k0, active):
 def _forward(out, depth, plan, on_fail):
     for gi, group in enumerate(plan.groups):
         for k0, k1, active in group.segments():
+            out = _Tagged(out, f"_{gi}_{k0}")
             carried = _carried(plan, gi, k0, active)
             if carried:
                 out(depth, f"k = {k0}")
@@ -230,6 +259,7 @@ def _forward(out, depth, plan, on_fail):
 def _reverse(out, depth, plan, exact):
     for gi in range(len(plan.groups) - 1, -1, -1):
         for k0, k1, active in reversed(plan.groups[gi].segments()):
+            out = _Tagged(out, f"_{gi}_{k0}")
             carried = _carried(plan, gi, k0, active)
             for j, _ in carried:  # a chain storing only its last value gets that one's adjoint here
                 last = plan.last_only.get((gi, j, k0), -1)
@@ -243,11 +273,9 @@ def _reverse(out, depth, plan, exact):
             def body(d, gi=gi, k0=k0, active=active, windows=windows):
                 for j in active:
                     _recompute_op(out, d, plan, gi, j, k0)
-                for j in active:
-                    out(d, f"b{j} = 0.0")
-                leaves = {}
+                leaves, pending = {}, {}
                 for j in reversed(active):
-                    _adjoint_op(out, d, plan, gi, j, k0, exact, leaves)
+                    _adjoint_op(out, d, plan, gi, j, k0, exact, leaves, pending)
                 in_window = {access: f"r{wi}_{o}" for wi, (_, _, offsets) in enumerate(windows)
                              for access, o in offsets.items()}
                 for access, terms in leaves.items():
@@ -305,6 +333,10 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     out(1, f"for i in range({n_outputs}):")
     out(2, f"y[i] = w[{where['y']}]")
     out(1, "return 0 if ok else 1")
+    # the exact pass on its own: it rarely runs, and one copy of it (not one per caller)
+    # halves the code numba compiles
+    header(out, f"'void({VEC}, {VEC}, int64[::1], {VEC}, {VEC})', {OPTIONS}", "vjp_exact(w, wb, T, y_bar, g)")
+    _adjoint_pass(out, 1, plan, where, sizes, True)
     header(out, f"'int64({VEC}, {VEC}, {VEC}, {VEC}, int64[::1], {VEC}, {VEC}, {VEC})', {OPTIONS}",
             "vjp_into(x, p, w, wb, T, y_bar, y, g)")
     _vjp(out, 1, plan, where, sizes, "return 1")
@@ -357,21 +389,25 @@ def _vjp(out, depth, plan, where, sizes, on_fail):
     # Plain products first: they differ from the structural-zero ones only by a NaN (0 * inf),
     # and a NaN that reaches no input changes nothing; so g without NaN is exact. The times()
     # form measured 2x slower (P1 reverse, 326 against 176 us at n = 100000).
-    for exact in (False, True):
-        d = depth + exact
-        for lo, hi in plan.wb_zeroed:  # only what the pass reads: P1's w_bar was 2n long, g n
-            out(d, f"for i in range({lo}, {hi}):")
-            out(d + 1, "wb[i] = 0.0")
-        out(d, f"for i in range({n_outputs}):")
-        out(d + 1, f"wb[{where['y']}] += y_bar[i]")
-        _reverse(out, d, plan, exact)
-        out(d, f"for i in range({n_inputs}):")
-        out(d + 1, f"g[i] = wb[{where['x']}]")
-        if not exact:
-            out(depth, "exact = False")
-            out(depth, f"for i in range({n_inputs}):")
-            out(depth + 1, "exact |= g[i] != g[i]")
-            out(depth, "if exact:  # a NaN: again under the structural-zero rule of the sweeps")
+    _adjoint_pass(out, depth, plan, where, sizes, False)
+    out(depth, "exact = False")
+    out(depth, f"for i in range({n_inputs}):")
+    out(depth + 1, "exact |= g[i] != g[i]")
+    out(depth, "if exact:  # a NaN: again under the structural-zero rule of the sweeps")
+    out(depth + 1, "vjp_exact(w, wb, T, y_bar, g)")
+
+
+def _adjoint_pass(out, depth, plan, where, sizes, exact):
+    """g = J^T y_bar from the values in w: plain products, or under the structural-zero rule."""
+    n_inputs, n_outputs = sizes
+    for lo, hi in plan.wb_zeroed:  # only what the pass reads: P1's w_bar was 2n long, g n
+        out(depth, f"for i in range({lo}, {hi}):")
+        out(depth + 1, "wb[i] = 0.0")
+    out(depth, f"for i in range({n_outputs}):")
+    out(depth + 1, f"wb[{where['y']}] += y_bar[i]")
+    _reverse(out, depth, plan, exact)
+    out(depth, f"for i in range({n_inputs}):")
+    out(depth + 1, f"g[i] = wb[{where['x']}]")
 
 
 def _gradient_function(out, plan, where, sizes, inline):

@@ -195,6 +195,36 @@ def test_p2s_adjoint_reads_sin_and_cos_from_the_forward_pass():
     assert partnered == {Op.SIN, Op.COS}
 
 
+# --- 2-D array programs: interleaved runs over a long first axis --------------------------------
+def _mixture_like(p, X):
+    """Broadcasts (n, K, d), reductions over the short axes (sum, max, logsumexp), two records of
+    one op in a row, and a final sum over n: the shapes GMM records."""
+    K, d = 3, X.shape[1]
+    M, s = p[:K * d].reshape(K, d), p[K * d:K * d + K]
+    diff = X[:, None, :] - M[None, :, :]
+    sq = np.sum(diff * diff, axis=2) * np.exp(s)  # (n, K)
+    lin = np.sum(np.sin(diff) * np.cos(M), axis=2)  # a second (n, K, d) product right after the first
+    z = -0.5 * sq + lin
+    mx = np.max(z, axis=1)
+    lse = np.log(np.sum(np.exp(z - mx[:, None]), axis=1)) + mx
+    return np.sum(lse) + 0.1 * np.sum(p ** 2)
+
+
+@pytest.mark.parametrize("n, d", [(40, 2), (25, 4)])
+def test_broadcast_programs_loop_over_their_long_axis(n, d):
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(n, d))
+    p0, p1 = rng.normal(size=3 * d + 3), rng.normal(size=3 * d + 3)
+    tape = ad.trace(lambda p: _mixture_like(p, X), p0)
+    compiled = tape.compile(straight_line=False)
+    assert max(group.trips for group in compiled.plan.groups) == n  # not runs of d or K
+    for p in (p1, p0, p1):
+        assert same_bits(compiled.eval(p), tape.eval(p))
+        assert_tight(compiled.gradient(p), tape.gradient(p), "gradient", rtol=1e-12)
+    np.testing.assert_allclose(compiled.gradient(p1), central_gradient(lambda p: _mixture_like(p, X), p1),
+                               rtol=1e-6, atol=1e-6)
+
+
 # --- random array programs: the planner's fusion, shifts and chains ------------------------------
 # sin with cos (and sinh with cosh) of one array: the partial read from the partner op's value
 _UNARY = [np.sin, np.tanh, np.exp, lambda v: v * v, np.negative, np.cos, lambda v: np.sin(v) * np.cos(v),

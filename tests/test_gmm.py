@@ -94,6 +94,24 @@ def test_gradient_matches_finite_differences(style):
         np.testing.assert_allclose(g @ v, fd, rtol=1e-7)
 
 
+def test_compiled_array_tape_matches_the_tape_and_differences():
+    # (n, K, d) broadcasts record short runs: the compiler loops over the n data points
+    tape = array_tape()
+    compiled = tape.compile(straight_line=False)
+    assert max(group.trips for group in compiled.plan.groups) == N_
+    for p in (DATA.p_rep, DATA.p_rec, DATA.p_rep):
+        value, g = compiled.value_and_gradient(p)
+        want_value, want_g = tape.value_and_gradient(p)
+        assert value == want_value
+        np.testing.assert_allclose(g, want_g, rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(4)
+    h = 1e-5
+    for _ in range(3):
+        v = rng.normal(size=g.shape[0])
+        fd = (gmm_floor(DATA.p_rep + h * v, DATA.x, K_, D_) - gmm_floor(DATA.p_rep - h * v, DATA.x, K_, D_)) / (2 * h)
+        np.testing.assert_allclose(compiled.gradient(DATA.p_rep) @ v, fd, rtol=1e-7)
+
+
 def test_array_and_loop_tapes_agree():
     np.testing.assert_allclose(array_tape().gradient(DATA.p_rep), loop_tape().gradient(DATA.p_rep),
                                rtol=1e-12, atol=1e-12)
