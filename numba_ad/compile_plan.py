@@ -30,7 +30,9 @@ from .ops import ARITY, FIRST_MATH, Op
 
 MIN_RUN = 3  # shorter runs stay single ops: two ops with any strides are "affine"
 MAX_UNITS = 50_000  # runs plus single ops; the planner spends about 20 us on each
-MAX_EMITTED = 20_000  # ops written out over all segments: numba compiles about 1 ms each
+# ops written out over all segments: numba's compile time grows faster than their count (GMM
+# d=2 K=5: 184 ops, 8 s; d=5 K=10: 646 ops, 24 s; d=10 K=25: 3 831 ops, over 10 minutes)
+MAX_EMITTED = 1_000
 SHORT_RUN = 16  # a block of one op whose runs average fewer ops is tried as interleaved runs
 MAX_PERIOD_TRIES = 24  # periods tried per block (each costs a pass over it)
 
