@@ -158,15 +158,7 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves, pending):
             out(depth, f"da{j}, db{j} = partials_of({o.op}, {x}, {y}, {c}, v{j})")
             d_a, d_b = f"da{j}", f"db{j}"
         for read, d in zip(reads, (d_a, d_b)):
-            if read.kind == "const" or d == ZERO:
-                continue
-            if d == ONE:
-                term = f"b{j}"
-            elif d == MINUS_ONE:
-                term = f"(-b{j})"
-            else:
-                factor = d.format(x=x, y=y, c=c, v=f"v{j}")
-                term = product(factor, f"b{j}") if exact else f"({factor}) * b{j}"
+            term = None if read.kind == "const" else adjoint_term(d, f"b{j}", dict(x=x, y=y, c=c, v=f"v{j}"), exact)
             if term is not None:
                 contributions.append((read, term))
     for read, term in contributions:
@@ -181,6 +173,19 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves, pending):
     if any(carried):  # assigned in every iteration: the next one (processed after) reads it
         carry_terms = [term for read, term in contributions if read.carry]
         out(depth, f"cb{j} = " + (" + ".join(carry_terms) if carry_terms else "0.0"))
+
+
+def adjoint_term(d, bar, operands, exact):
+    """Source for the partial d (an op_source template) times the adjoint `bar`, with the
+    operands' sources (x, y, c, v) substituted; None when it is structurally zero."""
+    if d == ZERO:
+        return None
+    if d == ONE:
+        return bar
+    if d == MINUS_ONE:
+        return f"(-{bar})"
+    factor = d.format(**operands)
+    return product(factor, bar) if exact else f"({factor}) * {bar}"
 
 
 def product(factor, y_bar):

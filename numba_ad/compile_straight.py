@@ -14,8 +14,8 @@ structural-zero rule by ``vjp_exact``, which exists once (not inlined into each 
 """
 import numpy as np
 
-from .compile_source import BLOCK_ROWS, GRADIENT_OPTIONS, OPTIONS, VEC, Lines, header, literal, product
-from .op_source import CALL, MINUS_ONE, ONE, PRELUDE, ROWS, ZERO
+from .compile_source import BLOCK_ROWS, GRADIENT_OPTIONS, OPTIONS, VEC, Lines, adjoint_term, header, literal
+from .op_source import CALL, PRELUDE, ROWS
 from .ops import ARITY, FIRST_MATH, Op
 
 # math ops up to which tape.compile() writes straight-line code by default: it compiles in
@@ -74,18 +74,9 @@ def _reverse(out, depth, arrays, names, exact, seeds):
             out(depth, f"da{i}, db{i} = partials_of({int(op[i])}, {x}, {y}, {cc}, s{i})")
             d_a, d_b = f"da{i}", f"db{i}"
         for operand, d in zip((a[i], b[i])[:ARITY[op[i]]], (d_a, d_b)):
-            if d == ZERO:
-                continue
-            if d == ONE:
-                term = f"a{i}"
-            elif d == MINUS_ONE:
-                term = f"(-a{i})"
-            else:
-                factor = d.format(x=x, y=y, c=cc, v=f"s{i}")
-                term = product(factor, f"a{i}") if exact else f"({factor}) * a{i}"
-                if term is None:
-                    continue
-            add(operand, term)
+            term = adjoint_term(d, f"a{i}", dict(x=x, y=y, c=cc, v=f"s{i}"), exact)
+            if term is not None:
+                add(operand, term)
     # + 0.0: the sweeps sum into zeroed buffers, so their -0.0 adjoints come out as 0.0
     for k, slot in enumerate(arrays.inputs.tolist()):
         out(depth, f"g[{k}] = " + (" + ".join(terms[slot]) + " + 0.0" if slot in terms else "0.0"))

@@ -225,6 +225,46 @@ def test_broadcast_programs_loop_over_their_long_axis(n, d):
                                rtol=1e-6, atol=1e-6)
 
 
+@st.composite
+def broadcast_programs(draw):
+    steps = []
+    for _ in range(draw(st.integers(2, 6))):
+        steps.append((draw(st.sampled_from(["unary", "param", "reduce", "data"])), draw(st.integers(0, 7))))
+    return steps
+
+
+def _run_broadcast(steps, p, X):
+    """Random programs over (n, K, d) and (n, K) arrays built from data X (n, d) and p."""
+    K, d = 3, X.shape[1]
+    M, s = p[:K * d].reshape(K, d), p[K * d:K * d + K]
+    u = X[:, None, :] - M[None, :, :]  # (n, K, d)
+    v = np.zeros((X.shape[0], K))
+    for kind, i in steps:
+        if kind == "unary":
+            u = _UNARY[i % len(_UNARY)](0.5 * u)
+        elif kind == "param":
+            u = u * np.cos(M)[None] + (s[None, :, None] if i % 2 else 0.1 * X[:, None, :])
+        elif kind == "reduce":
+            r = [np.sum, np.max, np.min, np.mean][i % 4](u, axis=2)
+            v = v + r if i % 3 else v * np.tanh(r)
+        else:
+            v = v + np.max(v, axis=1)[:, None] * 0.5 + np.sum(u, axis=(1, 2))[:, None] * 0.1
+    return np.sum(np.log1p(np.exp(v))) + np.sum(np.sin(u)) * 0.01
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(broadcast_programs(), st.integers(20, 40), st.integers(2, 4))
+def test_random_broadcast_programs_compile_to_the_tape(steps, n, d):
+    rng = np.random.default_rng(n * d)
+    X = rng.normal(size=(n, d))
+    p0, p1 = rng.normal(size=3 * d + 3), rng.normal(size=3 * d + 3)
+    tape = ad.trace(lambda p: _run_broadcast(steps, p, X), p0)
+    compiled = tape.compile(straight_line=False)
+    for p in (p1, p0):
+        assert same_bits(compiled.eval(p), tape.eval(p))
+        assert_tight(compiled.gradient(p), tape.gradient(p), "gradient", rtol=1e-12)
+
+
 # --- random array programs: the planner's fusion, shifts and chains ------------------------------
 # sin with cos (and sinh with cosh) of one array: the partial read from the partner op's value
 _UNARY = [np.sin, np.tanh, np.exp, lambda v: v * v, np.negative, np.cos, lambda v: np.sin(v) * np.cos(v),
