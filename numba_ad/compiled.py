@@ -29,6 +29,7 @@ import numpy as np
 from .compile_plan import NotCompilable, make_plan
 from .compile_source import module_source
 from .compile_straight import MAX_STRAIGHT_OPS, straight_source
+from .errors import OffBranchSignal
 from .ops import FIRST_MATH
 
 CODEGEN_VERSION = "3"  # bump when generated code changes: the file name includes it
@@ -178,7 +179,9 @@ class CompiledTape:
         kernel = self._gradient_kernel
         if kernel is None:
             return self._gradient_into
-        if hasattr(kernel, "disable_compile"):  # not under NUMBA_DISABLE_JIT
+        # not under NUMBA_DISABLE_JIT; and once per module: two CompiledTapes of one tape share
+        # it, and compile() on a disabled dispatcher raises even for a signature it has
+        if hasattr(kernel, "disable_compile") and not kernel.signatures:
             vector = numba.types.float64[::1]
             kernel.compile((vector, vector))
             kernel.disable_compile()  # another dtype is then a TypeError, not a new version
@@ -191,6 +194,15 @@ class CompiledTape:
 
     def value_and_gradient(self, x, params=None):
         """(f(x), gradient (n,)) of a scalar tape."""
+        if (self.straight_line and self._gradient_kernel is not None and params is None and type(x) is np.ndarray
+                and x.dtype == np.float64 and x.shape == (self.n_inputs,) and x.flags.c_contiguous):
+            # straight-line code through gradient_into: 8 arrays to the vjp kernel cost more than
+            # its whole work (P1 at n = 10: 1.6 against 0.6 us)
+            g = np.empty(self.n_inputs)
+            try:
+                return float(self.gradient_into(x, g)), g
+            except OffBranchSignal:
+                self._off_branch(x, None)
         if not self.scalar_output:
             raise ValueError(f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: "
                              "use jacobian(x) or vjp(x, w)")

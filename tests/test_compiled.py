@@ -386,6 +386,17 @@ def test_a_nan_of_the_plain_adjoint_is_redone_under_the_structural_zero_rule(str
         assert np.array_equal(compiled.gradient_many(np.stack([x1, x0, x1]))[[0, 2]], [want, want])
 
 
+@STYLES
+def test_one_tape_compiled_twice_shares_its_module(straight):
+    tape = ad.trace(p1, np.linspace(-1, 1, 12))
+    first, second = tape.compile(straight_line=straight), tape.compile(straight_line=straight)
+    assert first.path == second.path
+    x, g1, g2 = np.linspace(-0.5, 0.7, 12), np.empty(12), np.empty(12)
+    assert first.gradient_into(x, g1) == second.gradient_into(x, g2)
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_array_equal(second.gradient(x), g1)
+
+
 def test_tape_size_chooses_the_code_generator():
     small = ad.trace(p1, np.linspace(-1, 1, 10)).compile()
     large = ad.trace(p1, np.linspace(-1, 1, 1000)).compile()
