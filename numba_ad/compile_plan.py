@@ -8,6 +8,8 @@ tape's arrays; it writes no code.
    opcode whose operands advance by fixed strides (``a = a0 + k sa``). ``run_bounds`` finds
    them, scanning backwards so that the irregular first op of a reduction chain
    (``t0 + t1``, then ``s + t2``, ...) is left on its own and not glued to the run before it.
+   A block of one op whose runs are short (array code over a short last axis, GMM's
+   (n, K, d) broadcasts) becomes P interleaved runs of T iterations instead (``_units``).
 2. **Groups.** Consecutive runs of equal length, and single ops, are fused into one loop
    (a ``Group``) when every op reads values of the same or an earlier iteration: a run that
    reads ``t[k + 2]`` of the group joins it shifted by two iterations. Each op of a group
@@ -15,10 +17,14 @@ tape's arrays; it writes no code.
    each segment is one ``for k`` loop over the ops active in it.
 3. **Storage.** An op's value stays in a register when every reader is in the same
    iteration of the same group. Otherwise (read in another iteration or group, an output,
-   or a transcendental the adjoint pass reloads instead of recomputing) it gets a position
-   in the work buffer ``w``, in slot order; inputs, parameters and non-uniform constants
-   too. An operand that reads ``w`` is ``w[base + stride * k]`` when its positions are
-   affine in k over a segment, else ``w[T[off + k]]`` through an index table.
+   or a transcendental the adjoint pass reloads) it gets a position in the work buffer
+   ``w``, in (group, op, iteration) order; inputs, parameters and non-uniform constants
+   too, first. A chain read only by itself keeps its value in a register and stores only
+   its last one. An operand that reads ``w`` is ``w[base + stride * k]`` when its positions
+   are affine in k over a segment, else ``w[T[off + k]]`` through an index table.
+4. **Adjoint needs.** Per segment, the ops whose values the adjoint pass needs (``live``),
+   the partials read from a partner op's value (sin's from a recorded cos of the same
+   operand), and the parts of ``w_bar`` that are read and so must be zeroed.
 """
 from typing import NamedTuple
 
