@@ -7,7 +7,7 @@ most of gradient_into's 2.5x the plain @njit call). Here each slot is an SSA loc
 keeps everything in registers, drops what no output needs, and merges repeated
 expressions (the adjoint's cos(x) with the forward pass's cos(x) of the same slot).
 
-The module has the same four functions, with the same signatures, as the loop compiler's
+The module has the same four public functions, with the same signatures, as the loop compiler's
 (compiled.py calls either); ``w``, ``w_bar`` and ``T`` are passed and left untouched. The
 adjoint pass is written with plain products; when a NaN reaches g it is run again under the
 structural-zero rule by ``vjp_exact``, which exists once (not inlined into each caller).
