@@ -486,12 +486,7 @@ def _mode(o, name, slots, gi, where, arrays):
     first = slots[0]
     if op[first] == Op.CONST and (op[slots] == Op.CONST).all() and (c[slots].view(np.int64) == c[first].view(np.int64)).all():
         return Access("const", float(c[first]))
-    group_of, iteration_of, op_of = where
-    iterations = o.lo + np.arange(slots.shape[0])
-    if ((group_of[slots] == gi).all() and (iteration_of[slots] == iterations).all()
-            and (op_of[slots] == op_of[first]).all()):
-        return Access("reg", index=int(op_of[first]))
-    return Access("w")
+    return _segment_mode(slots, gi, o.lo, where)
 
 
 def _w_access(idx, k0, table):

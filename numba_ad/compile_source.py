@@ -28,7 +28,6 @@ from .op_source import CALL, CHEAP, MINUS_ONE, ONE, PARTNERS, PRELUDE, ROWS, ZER
 from .ops import Op
 
 UNROLL = 1  # segments this short are written out, not looped over (16 measured no faster at P1 n = 10)
-INLINE_OPS = 1000  # written-out ops up to which vjp_many and gradient_into hold the vjp code
 BLOCK_ROWS = 64  # rows of X per prange block in vjp_many: one w, w_bar per block
 OPTIONS = "cache=True, error_model='numpy', nogil=True"
 # gradient_into keeps the GIL: releasing and taking it back measured 40 ns a call, a fifth of
@@ -187,18 +186,15 @@ def adjoint_term(d, bar, operands, exact):
     if d == MINUS_ONE:
         return f"(-{bar})"
     factor = d.format(**operands)
-    return product(factor, bar) if exact else f"({factor}) * {bar}"
-
-
-def product(factor, y_bar):
-    """Source for factor * y_bar under the structural-zero rule; None when factor is 0."""
-    try:
+    if not exact:
+        return f"({factor}) * {bar}"
+    try:  # the exact pass: factor * bar under the structural-zero rule
         value = float(factor.strip("()"))
     except ValueError:
-        return f"times({factor}, {y_bar})"
+        return f"times({factor}, {bar})"
     if value == 0.0:
         return None
-    return f"{factor} * {y_bar}" if math.isfinite(value) else f"times({factor}, {y_bar})"
+    return f"{factor} * {bar}" if math.isfinite(value) else f"times({factor}, {bar})"
 
 
 def _carried(plan, gi, k0, active):
@@ -326,9 +322,6 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
             extra.append(positions.astype(np.int64))
     table = np.concatenate([table] + extra) if extra else table
     sizes = n_inputs, n_outputs
-    # Small tapes get the vjp written into its callers too: a call passing 8 arrays (numba
-    # increfs each) cost more than P1's whole gradient at n = 10.
-    inline = sum(len(active) for g in plan.groups for _, _, active in g.segments()) <= INLINE_OPS
     out = Lines()
     out(0, PRELUDE)
     out(0, f"N_INPUTS, N_PARAMS, N_OUTPUTS, N_WORK = {n_inputs}, {n_params}, {n_outputs}, {plan.n_work}")
@@ -356,14 +349,13 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     # `row`, not `i`: the inlined vjp's copy loops rebind i, and status[i] then marked a wrong
     # row (or wrote past status when N < n)
     out(2, f"for row in range(block * {BLOCK_ROWS}, min(X.shape[0], (block + 1) * {BLOCK_ROWS})):")
-    if inline:
-        out(3, "x, p, y, g = X[row], P[row if P.shape[0] > 1 else 0], Y[row], G[row]")
-        _vjp(out, 3, plan, where, sizes, "status[row] = 1")
-    else:
-        out(3, "status[row] = vjp_into(X[row], P[row if P.shape[0] > 1 else 0], w, wb, T, y_bar, Y[row], G[row])")
+    # the vjp written in, not called: a call passing 8 arrays (numba increfs each) cost more
+    # than P1's whole gradient at n = 10; compile_plan.MAX_EMITTED bounds the copies' size
+    out(3, "x, p, y, g = X[row], P[row if P.shape[0] > 1 else 0], Y[row], G[row]")
+    _vjp(out, 3, plan, where, sizes, "status[row] = 1")
     with_gradient = with_gradient and table.shape[0] == 0  # its T is empty
     if with_gradient:
-        _gradient_function(out, plan, where, sizes, inline)
+        _gradient_function(out, plan, where, sizes)
     return "\n".join(out.lines) + "\n", table, with_gradient
 
 
@@ -417,7 +409,7 @@ def _adjoint_pass(out, depth, plan, where, sizes, exact):
     out(depth + 1, f"g[i] = wb[{where['x']}]")
 
 
-def _gradient_function(out, plan, where, sizes, inline):
+def _gradient_function(out, plan, where, sizes):
     # Writes into the caller's g and returns a float: returning a new array to Python costs
     # about 370 ns of boxing (measured), more than the whole P1 gradient at n = 10.
     n_inputs, n_work = sizes[0], plan.n_work
@@ -430,9 +422,5 @@ def _gradient_function(out, plan, where, sizes, inline):
     out(1, f"w, wb, y, y_bar = buffer[:{n_work}], buffer[{n_work}:{2 * n_work}], buffer[-2:-1], buffer[-1:]")
     out(1, "y_bar[0] = 1.0")
     out(1, "p, T = x[:0], np.empty(0, dtype=np.int64)")
-    if inline:
-        _vjp(out, 1, plan, where, sizes, "raise OffBranchSignal()")
-    else:
-        out(1, "if vjp_into(x, p, w, wb, T, y_bar, y, g):")
-        out(2, "raise OffBranchSignal()")
+    _vjp(out, 1, plan, where, sizes, "raise OffBranchSignal()")
     out(1, "return w[OUTPUT]")
