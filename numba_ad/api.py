@@ -109,18 +109,20 @@ class Tape(BatchMethods):
         tape.optimize_report = report
         return tape
 
-    def compile(self, straight_line=None):
+    def compile(self, straight_line=None, nest=None):
         """A CompiledTape: this tape written out as numba source (compiled.py), cached on disk.
 
         Tapes of up to compile_straight.MAX_STRAIGHT_OPS math ops become straight-line code
         (every value a local); larger ones become loops over the runs that array tracing
-        records. `straight_line` True or False chooses instead. Raises
+        records. `straight_line` True or False chooses instead. A loop whose body would be
+        written out long (array code over two short axes, as GMM's (n, K, d)) becomes a loop
+        over inner loops; `nest` True or False forces that or forbids it. Raises
         compile_plan.NotCompilable when a large tape has too little regular structure (a
         loop-style trace of a large function): trace it array-style instead.
         """
         from .compiled import CompiledTape
 
-        return CompiledTape(self, straight_line)
+        return CompiledTape(self, straight_line, nest)
 
     # -- evaluation -------------------------------------------------------------------------
     # Each public method is its private twin, which returns (result, index of the failed guard

@@ -41,6 +41,9 @@ MAX_UNITS = 50_000  # runs plus single ops; the planner spends about 20 us on ea
 MAX_EMITTED = 1_000
 SHORT_RUN = 16  # a block of one op whose runs average fewer ops is tried as interleaved runs
 MAX_PERIOD_TRIES = 24  # periods tried per block (each costs a pass over it)
+# a loop writing out more ops than this becomes a nest (an outer loop over inner ones): at
+# 646 written-out ops numba compiled for 24-30 s; GMM-small's 184 stay one loop (0.72x its floor)
+NEST_ABOVE = 300
 
 
 class NotCompilable(ValueError):
@@ -80,41 +83,47 @@ class BodyOp(NamedTuple):
 
     op: int
     c: float
-    lo: int  # first group iteration it runs in; it runs in [lo, lo + len(out))
-    out: np.ndarray  # its slots, one per iteration
-    a: np.ndarray  # slots its first operand reads, one per iteration
+    lo: int  # first group iteration it runs in; it runs in [lo, lo + out.shape[1])
+    out: np.ndarray  # its slots, (rows, iterations): one row per iteration of a nest's outer loop
+    a: np.ndarray  # slots its first operand reads, shaped as out
     b: np.ndarray
     guard: int  # index in tape.guards of its first slot, -1 if not a guard
     partner: np.ndarray = None  # op_source.PARTNERS: slot of the partner op on the same operand, -1 for none
+    piece: int = -1  # the block split (_units) it comes from: a nest's inner loops are cut from one piece
 
     @property
     def hi(self):
-        return self.lo + self.out.shape[0]
+        return self.lo + self.out.shape[1]
 
 
 class Group(NamedTuple):
     trips: int
     ops: list  # BodyOps, in the order they run within an iteration
+    rows: int = 1  # iterations of the outer loop of its nest (1: no outer loop)
+    nest: int = -1  # consecutive groups with one nest id (>= 0) share one outer loop
 
     def segments(self):
         """[(k0, k1, [indices of the ops active in k0..k1-1])], in iteration order."""
         cuts = {0, self.trips} | {o.lo for o in self.ops} | {o.hi for o in self.ops}
         for o in self.ops:  # a segment reads a partner's value in all its iterations or in none
             if o.partner is not None:
-                cuts |= set((o.lo + 1 + np.flatnonzero(np.diff(o.partner >= 0))).tolist())
+                cuts |= set((o.lo + 1 + np.flatnonzero(np.diff(o.partner >= 0, axis=1).any(axis=0))).tolist())
         cuts = sorted(cuts)
-        return [(k0, k1, [j for j, o in enumerate(self.ops) if o.lo <= k0 and o.hi >= k1])
-                for k0, k1 in zip(cuts[:-1], cuts[1:])]
+        segments = [(k0, k1, [j for j, o in enumerate(self.ops) if o.lo <= k0 and o.hi >= k1])
+                    for k0, k1 in zip(cuts[:-1], cuts[1:])]
+        return [segment for segment in segments if segment[2]]  # a nest's rest can leave gaps
 
 
 class Access(NamedTuple):
     """How an op reads one operand during one segment."""
 
-    kind: str  # "const" (value), "reg" (the register of op `index`), "w" (w[base + stride k]), "table" (w[T[base + k]])
+    kind: str  # "const" (value), "reg" (the register of op `index`), "w" (w[base + stride k + ostride t]),
+    #   "table" (w[T[base + stride k + ostride t]]); t is the outer loop's counter in a nest
     value: float = 0.0
     index: int = 0
     base: int = 0
     stride: int = 0
+    ostride: int = 0
     carry: bool = False  # reads the op's own value of the iteration before (a reduction chain)
     leaf: bool = False  # reads only inputs, parameters and constants (no op rereads their adjoints)
 
@@ -128,12 +137,12 @@ class Plan(NamedTuple):
     input_positions: np.ndarray
     param_positions: np.ndarray
     output_positions: np.ndarray
-    stored: dict  # (group, op, segment start) -> w position at k = 0 (positions are base + k)
+    stored: dict  # (group, op, segment start) -> the "w" Access of its values (stride 1 in k)
     rereads: set  # (group, op, segment start) whose adjoint others add into w_bar
     reads: dict  # (group, op, segment start, "a"/"b") -> Access
     table: np.ndarray  # int64 index table of the "table" accesses
     last_only: dict  # (group, op, segment start) of a chain whose only reader inside the segment
-    #   is itself -> w position of its last value, or -1 when nothing reads that either
+    #   is itself -> the "w" or "table" Access of its last value, or None when nothing reads that either
     live: dict  # (group, segment start) -> ops whose values the adjoint pass recomputes or reloads
     partnered: set  # (group, op, segment start) whose partial is its partner's value, read as operand "b"
     wb_zeroed: list  # [(lo, hi)]: the w_bar ranges the adjoint pass reads, zeroed before it
@@ -210,18 +219,21 @@ def _units(arrays):
     if count > MAX_UNITS:
         raise NotCompilable(f"the tape has {count} runs and single ops (at most {MAX_UNITS} compile): "
                             "trace f array-style (ufuncs on whole arrays) so its ops form runs")
-    units = []
+    units, piece_of = [], []  # piece_of: which split block (or run) each unit comes from
     for s, e, period in pieces:
         if period is not None:
             units.extend(np.arange(s + p, e, period) for p in range(period))
+            piece_of.extend([len(piece_of) and piece_of[-1] + 1] * period)
             continue
         first = np.searchsorted(bounds, s)
         if bounds[first] == s:  # a whole block (runs never cross one's start)
             runs = bounds[first:np.searchsorted(bounds, e) + 1].tolist()
         else:  # a block's rest after (trips, P) pieces: its own runs
             runs = (s + run_bounds(op[s:e], a[s:e], b[s:e], kind[s:e], cbits[s:e], FIRST_MATH)).tolist()
-        units.extend(np.arange(r0, r1) for r0, r1 in zip(runs[:-1], runs[1:]))
-    return units
+        for r0, r1 in zip(runs[:-1], runs[1:]):
+            units.append(np.arange(r0, r1))
+            piece_of.append(len(piece_of) and piece_of[-1] + 1)
+    return units, piece_of
 
 
 def _columns_affine(v, const, s, rows, period):
@@ -254,35 +266,159 @@ def _smallest_period(a, b, const, s, e):
     return None
 
 
-def make_groups(arrays):
-    """The tape's math ops as a list of Groups, in an order that respects every dependence."""
+def make_groups(arrays, nest=None):
+    """The tape's math ops as a list of Groups, in an order that respects every dependence, and
+    where each slot runs: (group, iteration, op index in the group, row of the nest's loop).
+
+    A loop whose body would be written out long (GMM's K axis: 3 831 ops an iteration at d = 10,
+    K = 25) becomes a nest instead (``_nest``): `nest` True nests every loop that can be, False
+    none, None those writing out more than NEST_ABOVE ops."""
     op, a, b = arrays.op, arrays.a, arrays.b
-    units = _units(arrays)
+    units, piece_of = _units(arrays)
     n_slots = op.shape[0]
     where = (np.full(n_slots, -1, dtype=np.int64), np.zeros(n_slots, dtype=np.int64),
              np.full(n_slots, -1, dtype=np.int64))  # group, iteration, op index in the group
     guard_index = np.full(n_slots, -1, dtype=np.int64)
     guard_index[arrays.guards] = np.arange(arrays.guards.shape[0])
-    groups = []
-    for out in units:
+    loops = []
+    for out, piece in zip(units, piece_of):
         n = out.shape[0]
         reads = (a[out].astype(np.int64), b[out].astype(np.int64))
-        shift = _fit(len(groups) - 1, groups[-1].trips, where, reads, n) if groups else None
+        shift = _fit(len(loops) - 1, loops[-1].trips, where, reads, n) if loops else None
         if shift is None:
-            groups.append(Group(n, []))
+            loops.append(Group(n, []))
             shift = 0
-        group = groups[-1]
-        where[0][out], where[1][out], where[2][out] = len(groups) - 1, shift + np.arange(n), len(group.ops)
+        group = loops[-1]
+        where[0][out], where[1][out], where[2][out] = len(loops) - 1, shift + np.arange(n), len(group.ops)
         first = int(out[0])
-        group.ops.append(BodyOp(int(op[first]), float(arrays.c[first]), shift, out, reads[0], reads[1],
-                                int(guard_index[first])))
+        group.ops.append(BodyOp(int(op[first]), float(arrays.c[first]), shift, out[None, :], reads[0][None, :],
+                                reads[1][None, :], int(guard_index[first]), piece=piece))
+    where[0][:] = -1  # from here on: the final groups, placed one by one
+    where = where + (np.zeros(n_slots, dtype=np.int64),)  # and the row of the nest's outer loop
+    groups = []
+    for group in loops:
+        nested = None
+        if nest or (nest is None and _written(group) > NEST_ABOVE):
+            nested = _nest(group, len(groups), where)
+        for inner in nested or [group]:
+            _place(len(groups), inner, where)
+            groups.append(inner)
     _find_partners(arrays, groups)
-    emitted = sum(len(active) for g in groups for _, _, active in g.segments())
+    emitted = sum(_written(g) for g in groups)
     if emitted > MAX_EMITTED:
         raise NotCompilable(f"the tape would compile to {emitted} written-out ops (at most {MAX_EMITTED}): its runs "
                             "are too short to loop over (loop-style code, or array code over short axes); trace f "
                             "array-style with ufuncs over long arrays, or keep replaying the tape")
     return groups, where
+
+
+def _written(group):
+    """Ops the group's code writes out: each op once per segment it is active in."""
+    return sum(len(active) for _, _, active in group.segments())
+
+
+def _place(gi, group, where):
+    """Record in `where` that the group's ops run as group gi."""
+    for j, o in enumerate(group.ops):
+        where[0][o.out] = gi
+        where[1][o.out] = o.lo + np.arange(o.out.shape[1])[None, :]
+        where[2][o.out] = j
+        where[3][o.out] = np.arange(o.out.shape[0])[:, None]
+
+
+def _nest(group, gi0, where):
+    """The loop `group` as a nest: an outer loop over its iterations (the rows) whose body is a
+    few inner loops, or None when its body has nothing to loop over.
+
+    Its ops come in pieces, the columns of one block of interleaved runs (_units: GMM's xc over
+    (n, K, d) is K d columns of n iterations). ``_families`` cuts a piece into families of
+    columns affine in their index (the K columns of one j); each family becomes one op of an
+    inner loop over that index, its slots (rows, F). Consecutive families of one length fuse
+    into one inner loop when each reads the loop's values of its own or an earlier iteration.
+    Only the ops running in every iteration of `group` are nested; the others (a chain over the
+    rows, shifted against them) stay in a loop of their own after the nest."""
+    group_of, iteration_of, op_of, row_of = where
+    full = 0
+    while full < len(group.ops) and group.ops[full].lo == 0 and group.ops[full].hi == group.trips:
+        full += 1
+    families, at = [], 0
+    while at < full:
+        end = at + 1
+        while end < full and group.ops[end].piece == group.ops[at].piece:
+            end += 1
+        families.extend(_families(group.ops[at:end]))
+        at = end
+    if len(families) == full:  # no family of two or more columns: nothing to loop over inside
+        return None
+    rows = group.trips
+    row = np.arange(rows)[:, None]
+    inner = []
+    for family in families:
+        out, a, b = (np.stack([getattr(o, name)[0] for o in family], axis=1) for name in ("out", "a", "b"))
+        k = np.broadcast_to(np.arange(out.shape[1])[None, :], out.shape)
+        joins = bool(inner) and inner[-1].trips == out.shape[1]
+        for slots in (a, b):
+            ours = (group_of[slots] >= gi0) & (group_of[slots] < gi0 + len(inner))
+            if (ours & (row_of[slots] > row)).any():
+                return None  # a value of a later row: the outer loop would read it before it exists
+            here = ours & (row_of[slots] == row) & (group_of[slots] == gi0 + len(inner) - 1)
+            if (iteration_of[slots][here] > k[here]).any():
+                joins = False  # a later iteration of the current inner loop: its own loop, after it
+        if not joins:
+            inner.append(Group(out.shape[1], [], rows, gi0))
+        gi = gi0 + len(inner) - 1
+        group_of[out], iteration_of[out], op_of[out], row_of[out] = gi, k, len(inner[-1].ops), row
+        first = family[0]
+        inner[-1].ops.append(BodyOp(first.op, first.c, 0, out, a, b, first.guard, piece=first.piece))
+    rest = group.ops[full:]
+    return inner + ([Group(group.trips, rest)] if rest else [])
+
+
+def _families(ops):
+    """The columns of one piece (BodyOps of one row) as families: lists of columns whose slots
+    and operands are affine in their index f = 0 .. F - 1 (F >= 2; one column alone otherwise).
+
+    Columns h + j + d f (a (F, d) layout after h head columns) for the smallest d that works:
+    d > 1 groups GMM's K columns of one j (and a sum over a short axis, whose d ops per k read
+    each other); the head is a reduction chain's first op (t0 + t1, then s + t2, ...). The
+    families come j first: a layout is taken only when every column then still comes after
+    the columns it reads."""
+    if len(ops) < 2:
+        return [ops]
+    columns = [np.stack([getattr(o, name)[0] for o in ops]) for name in ("out", "a", "b")]  # (P, rows)
+    rows = columns[0].shape[1]
+    sorted_out = np.argsort(columns[0], axis=None)
+    for head in (0, 1):
+        n = len(ops) - head
+        for d in [d for d in range(1, n // 2 + 1) if n % d == 0]:
+            picks = [np.arange(head + j, len(ops), d) for j in range(d)]
+            # a cheap test of three rows first: most candidates fail it
+            if not (all(_affine(m[pick, :3]) for m in columns for pick in picks) and
+                    all(_affine(m[pick]) for m in columns for pick in picks)):
+                continue
+            order = np.concatenate([np.arange(head)] + picks)
+            if _reads_come_first(columns, sorted_out, rows, order):
+                return [[o] for o in ops[:head]] + [[ops[i] for i in pick] for pick in picks]
+    return [[o] for o in ops]
+
+
+def _reads_come_first(columns, sorted_out, rows, order):
+    """Whether every column of a piece reads only columns placed before it in `order`."""
+    out = columns[0].ravel()
+    place = np.empty(order.shape[0], dtype=np.int64)
+    place[order] = np.arange(order.shape[0])
+    for reads in columns[1:]:
+        at = np.minimum(np.searchsorted(out, reads.ravel(), sorter=sorted_out), out.shape[0] - 1)
+        hit = out[sorted_out[at]] == reads.ravel()
+        reader = np.repeat(np.arange(reads.shape[0]), rows)
+        if (place[sorted_out[at][hit] // rows] >= place[reader[hit]]).any():
+            return False
+    return True
+
+
+def _affine(m):
+    """Whether the rows of m are affine in the row index (m[f] = m[0] + f (m[1] - m[0]))."""
+    return m.shape[0] < 2 or bool(((m[1:] - m[:-1]) == (m[1] - m[0])).all())
 
 
 def _find_partners(arrays, groups):
@@ -304,13 +440,14 @@ def _find_partners(arrays, groups):
             partner = np.where(operands[at] == o.a, partner_slots[at], -1)
             # where some iterations have a partner and some not, the segments are cut there:
             # a few cuts (P2's ends) pay, many would write out short loops
-            if (partner >= 0).any() and np.count_nonzero(np.diff(partner >= 0)) <= 2:
+            if (partner >= 0).any() and np.count_nonzero(np.diff(partner >= 0, axis=1).any(axis=0)) <= 2:
                 group.ops[j] = o._replace(partner=partner)
 
 
-def make_plan(arrays):
-    """The Plan of a validated tape; NotCompilable when it has too little structure."""
-    groups, (group_of, iteration_of, op_of) = make_groups(arrays)
+def make_plan(arrays, nest=None):
+    """The Plan of a validated tape; NotCompilable when it has too little structure. `nest`:
+    as make_groups."""
+    groups, where = make_groups(arrays, nest)
     op, c = arrays.op, arrays.c
     need = np.zeros(op.shape[0], dtype=bool)  # the slot gets a position in w
     reread = np.zeros(op.shape[0], dtype=bool)  # some reader (or the seed) goes through w
@@ -327,13 +464,13 @@ def make_plan(arrays):
                 starts.setdefault(j, []).append(k0 - group.ops[j].lo)
         for j, o in enumerate(group.ops):
             for name, slots in (("a", o.a), ("b", o.b)):
-                modes[gi, j, name] = mode = _mode(o, name, slots, gi, (group_of, iteration_of, op_of), arrays)
+                modes[gi, j, name] = mode = _mode(o, name, slots, gi, where, arrays)
                 if mode.kind == "w":
                     # reads of the op's own value one iteration back, within a segment: carried
                     # in a register (compile_source.py), so their adjoints skip w_bar
-                    carries[gi, j, name] = carried = np.zeros(slots.shape[0], dtype=bool)
-                    carried[1:] = slots[1:] == o.out[:-1]
-                    carried[starts[j]] = False
+                    carries[gi, j, name] = carried = np.zeros(slots.shape, dtype=bool)
+                    carried[:, 1:] = slots[:, 1:] == o.out[:, :-1]
+                    carried[:, starts[j]] = False
                     need[slots[~carried]] = True
                     by_carry[slots[carried]] = True
                     if _partial(o.op, name) != ZERO:  # else no adjoint flows back through it
@@ -347,15 +484,15 @@ def make_plan(arrays):
                 q0, q1 = k0 - o.lo, k1 - o.lo
                 for name in ("a", "b"):
                     carry[gi, j, k0, name] = (modes[gi, j, name].kind == "w" and q1 - q0 > 1
-                                              and bool(carries[gi, j, name][q0 + 1:q1].all()))
+                                              and bool(carries[gi, j, name][:, q0 + 1:q1].all()))
             regs = {(j, name): modes[gi, j, name].index for j in active for name in ("a", "b")
                     if modes[gi, j, name].kind == "reg"}
             for j in active:  # the partner's value as the partial, when every iteration has one
                 o = group.ops[j]
-                part = o.partner[k0 - o.lo:k1 - o.lo] if o.partner is not None else None
+                part = o.partner[:, k0 - o.lo:k1 - o.lo] if o.partner is not None else None
                 if part is None or (part < 0).any():
                     continue
-                mode = _segment_mode(part, gi, k0, (group_of, iteration_of, op_of))
+                mode = _segment_mode(part, gi, k0, where)
                 partners[gi, j, k0] = mode
                 if mode.kind == "reg":
                     regs[j, "b"] = mode.index
@@ -365,30 +502,34 @@ def make_plan(arrays):
             for j in live[gi, k0]:  # transcendentals the adjoint needs are stored, then reloaded
                 o = group.ops[j]
                 if Op(o.op) not in CHEAP:
-                    need[o.out[k0 - o.lo:k1 - o.lo]] = True
+                    need[o.out[:, k0 - o.lo:k1 - o.lo]] = True
     for gi, group in enumerate(groups):  # once every other reason to store is known
         for k0, k1, active in segments[gi]:
             for j in active:
                 o = group.ops[j]
                 q0, q1 = k0 - o.lo, k1 - o.lo
-                inner = o.out[q0:q1 - 1]
+                inner = o.out[:, q0:q1 - 1]
                 if ((carry[gi, j, k0, "a"] or carry[gi, j, k0, "b"]) and j not in live[gi, k0]
                         and not need[inner].any() and not reread[inner].any()):
                     # a chain s_k = s_(k-1) + t_k read by nothing else inside the segment: the
                     # forward pass keeps s in a register and stores its last value, if read
                     last_only[gi, j, k0] = None
                 else:
-                    need[o.out[q0:q1]] |= by_carry[o.out[q0:q1]]
-    for gi, group in enumerate(groups):  # a segment stores all of an op's values or none
+                    need[o.out[:, q0:q1]] |= by_carry[o.out[:, q0:q1]]
+    for gi, group in enumerate(groups):  # a segment stores all of an op's values or none (in every row)
         for k0, k1, active in segments[gi]:
             for j in active:
-                part = group.ops[j].out[k0 - group.ops[j].lo:k1 - group.ops[j].lo]
-                if (gi, j, k0) not in last_only and need[part].any():
+                o = group.ops[j]
+                part = o.out[:, k0 - o.lo:k1 - o.lo] if (gi, j, k0) not in last_only else o.out[:, k1 - o.lo - 1]
+                if need[part].any():
                     need[part] = True
     # positions: inputs, parameters and constants in slot order, then the ops' values in
-    # (group, op, iteration) order: one op's values are consecutive in w even when its slots
-    # are interleaved with others' (_units), so it stores w[base + k]
-    math_order = np.concatenate([o.out for g in groups for o in g.ops]) if groups else np.zeros(0, np.int64)
+    # (row, group, op, iteration) order, the groups of one nest together: one op's values are
+    # consecutive in w even when its slots are interleaved with others' (_units), and a row of
+    # a nest is as long as the next, so an op stores w[base + k + stride t]
+    math_order = [np.concatenate([o.out for gi in members for o in groups[gi].ops], axis=1).ravel()
+                  for _, members in nests(groups)]
+    math_order = np.concatenate(math_order) if math_order else np.zeros(0, np.int64)
     order = np.concatenate([np.flatnonzero(need & (op < FIRST_MATH)), math_order[need[math_order]]])
     positions = np.full(op.shape[0], -1, dtype=np.int64)
     positions[order] = np.arange(order.shape[0])
@@ -401,24 +542,25 @@ def make_plan(arrays):
                 o = group.ops[j]
                 q0, q1 = k0 - o.lo, k1 - o.lo
                 if (gi, j, k0) in last_only:
-                    last = o.out[q1 - 1]
-                    last_only[gi, j, k0] = int(positions[last])
-                    if reread[last]:
+                    last = o.out[:, q1 - 1]
+                    last_only[gi, j, k0] = _w_access(positions[last][:, None], 0, table) if need[last].all() else None
+                    if reread[last].any():
                         wb_read[positions[last]] = True
                 else:
-                    if need[o.out[q0]]:
-                        stored[gi, j, k0] = int(positions[o.out[q0]]) - k0
-                    if reread[o.out[q0:q1]].any():
+                    if need[o.out[:, q0]].all():
+                        stored[gi, j, k0] = _w_access(positions[o.out[:, q0:q1]], k0, table)
+                        assert stored[gi, j, k0].kind == "w", "a segment's values are stored consecutively"
+                    if reread[o.out[:, q0:q1]].any():
                         rereads.add((gi, j, k0))
-                        wb_read[positions[o.out[q0:q1]]] = True
-                for name, slots in (("a", o.a[q0:q1]), ("b", o.b[q0:q1])):
+                        wb_read[positions[o.out[:, q0:q1]]] = True
+                for name, slots in (("a", o.a[:, q0:q1]), ("b", o.b[:, q0:q1])):
                     mode = modes[gi, j, name]
                     if name == "b" and (gi, j, k0) in partners:
-                        mode, slots = partners[gi, j, k0], o.partner[q0:q1]
+                        mode, slots = partners[gi, j, k0], o.partner[:, q0:q1]
                     if mode.kind == "w" and (gi, j, k0) in last_only and carry[gi, j, k0, name]:
                         # read once, at k = k0 (the value before the segment): the later
                         # iterations' operands are the chain's own values, not in w
-                        mode = Access("w", base=int(positions[slots[0]]), stride=0)
+                        mode = _w_access(positions[slots[:, :1]], 0, table)
                     elif mode.kind == "w":
                         mode = _w_access(positions[slots], k0, table)
                     if mode.kind in ("w", "table"):
@@ -463,11 +605,13 @@ def _partial(op, name):
 
 
 def _segment_mode(slots, gi, k0, where):
-    """Access of the slots that a segment's iterations k0, k0 + 1, ... read: "reg" or "w"."""
-    group_of, iteration_of, op_of = where
-    if ((group_of[slots] == gi).all() and (iteration_of[slots] == k0 + np.arange(slots.shape[0])).all()
-            and (op_of[slots] == op_of[slots[0]]).all()):
-        return Access("reg", index=int(op_of[slots[0]]))
+    """Access of the slots (rows, iterations) that a segment's iterations k0, k0 + 1, ... read:
+    "reg" (one op's value of the same iteration and row) or "w"."""
+    group_of, iteration_of, op_of, row_of = where
+    rows, n = slots.shape
+    if ((group_of[slots] == gi).all() and (iteration_of[slots] == k0 + np.arange(n)[None, :]).all()
+            and (op_of[slots] == op_of[slots[0, 0]]).all() and (row_of[slots] == np.arange(rows)[:, None]).all()):
+        return Access("reg", index=int(op_of[slots[0, 0]]))
     return Access("w")
 
 
@@ -483,17 +627,40 @@ def _mode(o, name, slots, gi, where, arrays):
     if name == "b" and ARITY[o.op] < 2:
         return Access("const", 0.0)
     op, c = arrays.op, arrays.c
-    first = slots[0]
+    first = slots[0, 0]
     if op[first] == Op.CONST and (op[slots] == Op.CONST).all() and (c[slots].view(np.int64) == c[first].view(np.int64)).all():
         return Access("const", float(c[first]))
     return _segment_mode(slots, gi, o.lo, where)
 
 
 def _w_access(idx, k0, table):
-    """w[base + stride k] for the positions idx of iterations k0, k0 + 1, ...; else a table."""
-    stride = int(idx[1] - idx[0]) if idx.shape[0] > 1 else 0
-    if (np.diff(idx) == stride).all():
-        return Access("w", base=int(idx[0]) - stride * k0, stride=stride)
+    """w[base + stride k + ostride t] for the positions idx (rows t, iterations k0, k0 + 1, ...);
+    else a table, one entry per row when idx is the same in all iterations of a row (GMM's
+    data, read by all K), one per iteration when the same in all rows, else one per both."""
+    rows, n = idx.shape
+    stride = int(idx[0, 1] - idx[0, 0]) if n > 1 else 0
+    ostride = int(idx[1, 0] - idx[0, 0]) if rows > 1 else 0
+    first = int(idx[0, 0])
+    if (idx == first + stride * np.arange(n)[None, :] + ostride * np.arange(rows)[:, None]).all():
+        return Access("w", base=first - stride * k0, stride=stride, ostride=ostride)
     offset = sum(t.shape[0] for t in table)
-    table.append(idx.astype(np.int64))
-    return Access("table", base=offset - k0)
+    if (idx == idx[:, :1]).all():
+        table.append(idx[:, 0].astype(np.int64))
+        return Access("table", base=offset, stride=0, ostride=1)
+    if (idx == idx[:1]).all():
+        table.append(idx[0].astype(np.int64))
+        return Access("table", base=offset - k0, stride=1, ostride=0)
+    table.append(idx.ravel().astype(np.int64))
+    return Access("table", base=offset - k0, stride=1, ostride=n)
+
+
+def nests(groups):
+    """[(rows, [indices of the groups sharing one outer loop of `rows` iterations])], in order;
+    a group outside any nest is one of its own, with one row."""
+    out = []
+    for gi, group in enumerate(groups):
+        if out and group.nest >= 0 and groups[out[-1][1][-1]].nest == group.nest:
+            out[-1][1].append(gi)
+        else:
+            out.append((group.rows, [gi]))
+    return out

@@ -24,6 +24,7 @@ import re
 
 import numpy as np
 
+from .compile_plan import nests
 from .op_source import CALL, CHEAP, MINUS_ONE, ONE, PARTNERS, PRELUDE, ROWS, ZERO
 from .ops import Op
 
@@ -46,19 +47,19 @@ def literal(v):
     return f"({text})" if text.startswith("-") else text
 
 
-def _index(base, stride, var="k"):
-    """Source for base + stride * var."""
-    if stride == 0:
+def _index(base, stride, var="k", ostride=0):
+    """Source for base + stride * var + ostride * t (t: the counter of a nest's outer loop)."""
+    terms = [f"{s} * {v}" if s != 1 else v for s, v in ((stride, var), (ostride, "t")) if s != 0]
+    if not terms:
         return str(base)
-    term = var if stride == 1 else f"{stride} * {var}"
-    return term if base == 0 else (f"{term} + {base}" if base > 0 else f"{term} - {-base}")
+    text = " + ".join(terms)
+    return text if base == 0 else (f"{text} + {base}" if base > 0 else f"{text} - {-base}")
 
 
 def _in(buffer, access):
     """Source for the element of `buffer` (w or wb) that a "w" or "table" access names."""
-    if access.kind == "w":
-        return f"{buffer}[{_index(access.base, access.stride)}]"
-    return f"{buffer}[T[{_index(access.base, 1)}]]"
+    at = _index(access.base, access.stride, ostride=access.ostride)
+    return f"{buffer}[{at}]" if access.kind == "w" else f"{buffer}[T[{at}]]"
 
 
 def _read(access):
@@ -113,7 +114,7 @@ def _forward_op(out, depth, plan, gi, j, k0, on_fail, forward=True):
     if any(r.carry for r in reads):
         out(depth, f"c{j} = v{j}")
     if (gi, j, k0) in plan.stored:
-        out(depth, f"w[{_index(plan.stored[gi, j, k0], 1)}] = v{j}")
+        out(depth, f"{_in('w', plan.stored[gi, j, k0])} = v{j}")
     if o.guard >= 0 and on_fail:
         out(depth, f"if v{j} != {literal(o.c)}:")
         out(depth + 1, on_fail)
@@ -126,7 +127,7 @@ def _recompute_op(out, depth, plan, gi, j, k0):
     if j not in plan.live[gi, k0]:
         return
     if (gi, j, k0) in plan.stored and Op(o.op) not in CHEAP:
-        out(depth, f"v{j} = w[{_index(plan.stored[gi, j, k0], 1)}]")
+        out(depth, f"v{j} = {_in('w', plan.stored[gi, j, k0])}")
     else:
         _forward_op(out, depth, plan, gi, j, k0, None, forward=False)
 
@@ -144,7 +145,7 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves, pending):
     reads = plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]
     terms = pending.pop(j, [])
     if (gi, j, k0) in plan.rereads:
-        terms.append(f"wb[{_index(plan.stored[gi, j, k0], 1)}]")
+        terms.append(_in("wb", plan.stored[gi, j, k0]))
     carried = [r.carry for r in reads]
     if any(carried):  # the adjoint the iteration after (processed before) carried back
         terms.append(f"cb{j}")
@@ -230,73 +231,88 @@ def _windows(plan, gi, k0, active):
     for j in active:
         for r in (plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]):
             if r.kind == "w" and r.leaf and not r.carry and r.stride > 0:
-                by_stride.setdefault(r.stride, set()).add(r)
+                by_stride.setdefault((r.stride, r.ostride), set()).add(r)
     windows = []
-    for stride, accesses in sorted(by_stride.items()):
+    for (stride, ostride), accesses in sorted(by_stride.items()):
         base = min(r.base for r in accesses)
         offsets = {r: (r.base - base) // stride for r in accesses if (r.base - base) % stride == 0}
         if len(offsets) > 1 and max(offsets.values()) <= 4:
-            windows.append((base, stride, offsets))
+            windows.append((base, stride, ostride, offsets))
     return windows
 
 
 def _forward(out, depth, plan, on_fail):
-    for gi, group in enumerate(plan.groups):
-        for k0, k1, active in group.segments():
-            out = _Tagged(out, f"_{gi}_{k0}")
-            carried = _carried(plan, gi, k0, active)
-            if carried:
-                out(depth, f"k = {k0}")
-            for j, r in carried:
-                out(depth, f"c{j} = {_read(r)}")  # the value before the segment's first iteration
-
-            def body(d, gi=gi, k0=k0, active=active):
-                for j in active:
-                    _forward_op(out, d, plan, gi, j, k0, on_fail)
-            _iterations(out, depth, k0, k1, False, body)
-            for j, _ in carried:  # a chain that stores only its last value
-                if plan.last_only.get((gi, j, k0), -1) >= 0:
-                    out(depth, f"w[{plan.last_only[gi, j, k0]}] = c{j}")
+    for rows, members in nests(plan.groups):
+        if rows > 1:  # a nest: its groups are inner loops of one loop over the rows
+            out(depth, f"for t in range({rows}):")
+        for gi in members:
+            _forward_group(out, depth + (rows > 1), plan, gi, on_fail)
 
 
 def _reverse(out, depth, plan, exact):
-    for gi in range(len(plan.groups) - 1, -1, -1):
-        for k0, k1, active in reversed(plan.groups[gi].segments()):
-            out = _Tagged(out, f"_{gi}_{k0}")
-            carried = _carried(plan, gi, k0, active)
-            for j, _ in carried:  # a chain storing only its last value gets that one's adjoint here
-                last = plan.last_only.get((gi, j, k0), -1)
-                out(depth, f"cb{j} = " + (f"wb[{last}]" if last >= 0 else "0.0"))
+    for rows, members in reversed(nests(plan.groups)):
+        if rows > 1:
+            out(depth, f"for tt in range({rows}):")
+            out(depth + 1, f"t = {rows - 1} - tt")
+        for gi in reversed(members):
+            _reverse_group(out, depth + (rows > 1), plan, gi, exact)
 
-            windows = _windows(plan, gi, k0, active) if k1 - k0 > UNROLL else []
-            for wi, (_, _, offsets) in enumerate(windows):
-                for o in range(max(offsets.values()) + 1):
-                    out(depth, f"r{wi}_{o} = 0.0")
 
-            def body(d, gi=gi, k0=k0, active=active, windows=windows):
-                for j in active:
-                    _recompute_op(out, d, plan, gi, j, k0)
-                leaves, pending = {}, {}
-                for j in reversed(active):
-                    _adjoint_op(out, d, plan, gi, j, k0, exact, leaves, pending)
-                in_window = {access: f"r{wi}_{o}" for wi, (_, _, offsets) in enumerate(windows)
-                             for access, o in offsets.items()}
-                for access, terms in leaves.items():
-                    out(d, f"{in_window.get(access) or _in('wb', access)} += " + " + ".join(terms))
-                for wi, (base, stride, offsets) in enumerate(windows):
-                    top = max(offsets.values())  # w_bar[base + stride (k + top)] is complete now
-                    out(d, f"wb[{_index(base + stride * top, stride)}] += r{wi}_{top}")
-                    for o in range(top, 0, -1):
-                        out(d, f"r{wi}_{o} = r{wi}_{o - 1}")
-                    out(d, f"r{wi}_0 = 0.0")
-            _iterations(out, depth, k0, k1, True, body)
-            for wi, (base, stride, offsets) in enumerate(windows):  # what the window still holds
-                for o in range(1, max(offsets.values()) + 1):
-                    out(depth, f"wb[{base + stride * (k0 - 1 + o)}] += r{wi}_{o}")
-            if carried:
-                out(depth, f"k = {k0}")
-            for j, r in carried:  # what the first iteration owes the value before the segment
-                out(depth, f"{_adjoint_target(r)} += cb{j}")
+def _forward_group(out, depth, plan, gi, on_fail):
+    for k0, k1, active in plan.groups[gi].segments():
+        out = _Tagged(out, f"_{gi}_{k0}")
+        carried = _carried(plan, gi, k0, active)
+        if carried:
+            out(depth, f"k = {k0}")
+        for j, r in carried:
+            out(depth, f"c{j} = {_read(r)}")  # the value before the segment's first iteration
+
+        def body(d, gi=gi, k0=k0, active=active):
+            for j in active:
+                _forward_op(out, d, plan, gi, j, k0, on_fail)
+        _iterations(out, depth, k0, k1, False, body)
+        for j, _ in carried:  # a chain that stores only its last value
+            if plan.last_only.get((gi, j, k0)) is not None:
+                out(depth, f"{_in('w', plan.last_only[gi, j, k0])} = c{j}")
+
+
+def _reverse_group(out, depth, plan, gi, exact):
+    for k0, k1, active in reversed(plan.groups[gi].segments()):
+        out = _Tagged(out, f"_{gi}_{k0}")
+        carried = _carried(plan, gi, k0, active)
+        for j, _ in carried:  # a chain storing only its last value gets that one's adjoint here
+            last = plan.last_only.get((gi, j, k0))
+            out(depth, f"cb{j} = " + (_in("wb", last) if last is not None else "0.0"))
+
+        windows = _windows(plan, gi, k0, active) if k1 - k0 > UNROLL else []
+        for wi, (_, _, _, offsets) in enumerate(windows):
+            for o in range(max(offsets.values()) + 1):
+                out(depth, f"r{wi}_{o} = 0.0")
+
+        def body(d, gi=gi, k0=k0, active=active, windows=windows):
+            for j in active:
+                _recompute_op(out, d, plan, gi, j, k0)
+            leaves, pending = {}, {}
+            for j in reversed(active):
+                _adjoint_op(out, d, plan, gi, j, k0, exact, leaves, pending)
+            in_window = {access: f"r{wi}_{o}" for wi, (_, _, _, offsets) in enumerate(windows)
+                         for access, o in offsets.items()}
+            for access, terms in leaves.items():
+                out(d, f"{in_window.get(access) or _in('wb', access)} += " + " + ".join(terms))
+            for wi, (base, stride, ostride, offsets) in enumerate(windows):
+                top = max(offsets.values())  # w_bar[base + stride (k + top)] is complete now
+                out(d, f"wb[{_index(base + stride * top, stride, ostride=ostride)}] += r{wi}_{top}")
+                for o in range(top, 0, -1):
+                    out(d, f"r{wi}_{o} = r{wi}_{o - 1}")
+                out(d, f"r{wi}_0 = 0.0")
+        _iterations(out, depth, k0, k1, True, body)
+        for wi, (base, stride, ostride, offsets) in enumerate(windows):  # what the window still holds
+            for o in range(1, max(offsets.values()) + 1):
+                out(depth, f"wb[{_index(base + stride * (k0 - 1 + o), 0, ostride=ostride)}] += r{wi}_{o}")
+        if carried:
+            out(depth, f"k = {k0}")
+        for j, r in carried:  # what the first iteration owes the value before the segment
+            out(depth, f"{_adjoint_target(r)} += cb{j}")
 
 
 def _positions(positions, table_base):

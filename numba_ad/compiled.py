@@ -1,7 +1,7 @@
 """``CompiledTape``: a tape written out as numba source, loops and registers instead of a replay.
 
 ``tape.compile()`` plans loops over the tape's runs (compile_plan.py), writes a module
-(compile_source.py) to a file named after a hash of the tape, imports it, and numba
+(compile_source.py) to a file named after a hash of its source, imports it, and numba
 compiles it with ``cache=True``: a second process that compiles the same tape loads the
 machine code from numba's cache instead of compiling again. Generated files live in
 ``$NUMBA_AD_COMPILE_DIR``, else ``$NUMBA_CACHE_DIR/numba_ad_tapes``, else
@@ -32,7 +32,7 @@ from .compile_straight import MAX_STRAIGHT_OPS, straight_source
 from .errors import OffBranchSignal
 from .ops import FIRST_MATH
 
-CODEGEN_VERSION = "3"  # bump when generated code changes: the file name includes it
+CODEGEN_VERSION = "4"  # bump when generated code changes: the file name includes it
 _ONE = np.ones(1)
 
 
@@ -52,13 +52,10 @@ def source_dir():
     return where
 
 
-def _digest(tape, straight_line):
-    h = hashlib.sha256(CODEGEN_VERSION.encode() + (b"straight" if straight_line else b"loops"))
-    for field in tape.arrays:
-        h.update(str(field.dtype).encode() + str(field.shape).encode())
-        h.update(np.ascontiguousarray(field).tobytes())
-    h.update(b"scalar" if tape.scalar_output else b"vector")
-    return h.hexdigest()[:24]
+def _digest(source):
+    # the source, not the tape: one tape compiles to other sources (straight_line, nest), and
+    # tapes of one structure share a module (constants and tables are passed in, not written)
+    return hashlib.sha256(CODEGEN_VERSION.encode() + source.encode()).hexdigest()[:24]
 
 
 def _load(name, source):
@@ -104,7 +101,7 @@ class CompiledTape:
         The generated source file.
     """
 
-    def __init__(self, tape, straight_line=None):
+    def __init__(self, tape, straight_line=None, nest=None):
         arrays = tape.arrays
         if straight_line is None:
             straight_line = int(np.count_nonzero(arrays.op >= FIRST_MATH)) <= MAX_STRAIGHT_OPS
@@ -116,12 +113,12 @@ class CompiledTape:
             source = straight_source(arrays, with_gradient)
             self._table = np.empty(0, dtype=np.int64)
         else:
-            plan = self.plan = make_plan(arrays)
+            plan = self.plan = make_plan(arrays, nest)
             with_gradient = with_gradient and plan.const_positions.shape[0] == 0 and plan.table.shape[0] == 0
             source, self._table, with_gradient = module_source(plan, tape.n_inputs, tape.n_params, tape.n_outputs,
                                                                with_gradient)
             self._table = np.ascontiguousarray(self._table, dtype=np.int64)
-        name = f"numba_ad_tape_{_digest(tape, self.straight_line)}"
+        name = f"numba_ad_tape_{_digest(source)}"
         module = _load(name, source)
         self.path = module.__file__
         self.eval_into, self.vjp_into, self.vjp_many = module.eval_into, module.vjp_into, module.vjp_many
