@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numba_ad as ad  # noqa: E402
-from numba_ad.compile_plan import MAX_EMITTED, NotCompilable, make_groups  # noqa: E402
+from numba_ad.compile_plan import MAX_EMITTED, BodyOp, NotCompilable, _families, make_groups  # noqa: E402
 from numba_ad.op_source import ROWS  # noqa: E402
 from numba_ad.ops import TABLE, Op  # noqa: E402
 from numba_ad.tape import TapeArrays  # noqa: E402
@@ -259,10 +259,57 @@ def test_random_broadcast_programs_compile_to_the_tape(steps, n, d):
     X = rng.normal(size=(n, d))
     p0, p1 = rng.normal(size=3 * d + 3), rng.normal(size=3 * d + 3)
     tape = ad.trace(lambda p: _run_broadcast(steps, p, X), p0)
-    compiled = tape.compile(straight_line=False)
-    for p in (p1, p0):
+    for nest in (False, True):  # one loop over n, and loops over K inside one over n
+        compiled = tape.compile(straight_line=False, nest=nest)
+        for p in (p1, p0):
+            assert same_bits(compiled.eval(p), tape.eval(p))
+            assert_tight(compiled.gradient(p), tape.gradient(p), "gradient", rtol=1e-12)
+
+
+@pytest.mark.parametrize("n, d", [(40, 2), (25, 4)])
+def test_broadcast_programs_nest_a_loop_over_K_in_the_loop_over_n(n, d):
+    # nest=True makes what a long (n, K, d) body gets by default: an outer loop over the n rows
+    # whose body loops over K; the reductions over K (max, logsumexp) become loops of their own
+    rng = np.random.default_rng(n + 1)
+    X = rng.normal(size=(n, d))
+    P = rng.normal(size=(3, 3 * d + 3))
+    f = lambda p: _mixture_like(p, X)  # noqa: E731
+    tape = ad.trace(f, P[0])
+    compiled = tape.compile(straight_line=False, nest=True)
+    nested = [g for g in compiled.plan.groups if g.rows > 1]
+    assert {g.rows for g in nested} == {n} and 3 in {g.trips for g in nested}  # K = 3 inside n
+    for p in (P[1], P[0], P[1]):
         assert same_bits(compiled.eval(p), tape.eval(p))
         assert_tight(compiled.gradient(p), tape.gradient(p), "gradient", rtol=1e-12)
+    np.testing.assert_allclose(compiled.gradient(P[2]), central_gradient(f, P[2]), rtol=1e-6, atol=1e-6)
+    for _ in range(2):  # the batch kernel inlines the nest too
+        G = compiled.gradient_many(P)
+        np.testing.assert_allclose(G, np.stack([tape.gradient(p) for p in P]), rtol=1e-12, atol=1e-12)
+
+
+def _column(op, out, a, b, piece=0):
+    """A BodyOp of one row per iteration: slots out[t], operands a[t], b[t]."""
+    return BodyOp(int(op), 0.0, 0, np.array([out]), np.array([a]), np.array([b]), -1, piece=piece)
+
+
+def test_families_group_columns_of_one_k_and_keep_readers_after_what_they_read():
+    rows = np.arange(4)
+    index = lambda families, cols: [[next(i for i, c in enumerate(cols) if c is o) for o in fam]  # noqa: E731
+                                    for fam in families]
+    # a (K=3, d=2) block over rows t: column 2k + j reads x[t, j] and p[2k + j]: one family per j
+    cols = [_column(Op.SUB, 100 + 6 * rows + c, 10 + 2 * rows + c % 2, 50 + c + 0 * rows) for c in range(6)]
+    assert index(_families(cols), cols) == [[0, 2, 4], [1, 3, 5]]
+    # column 2k reads column 2k - 1 (k > 0): j first would run columns 2 and 4 before the columns
+    # they read, so that layout is refused; pairs [k, k + 3] keep every reader after its source
+    # (one row: column 0's read of slot 99 would be column 5 of the row before)
+    one = np.arange(1)
+    cols = [_column(Op.SUB, 100 + c + one, (99 + c + one) if c % 2 == 0 else (10 + one), 50 + c + one)
+            for c in range(6)]
+    assert index(_families(cols), cols) == [[0, 3], [1, 4], [2, 5]]
+    # a sum chain over a short axis: a head (t0 + t1), then s + t2, ..., s + t5: one family of 4
+    chain = [_column(Op.ADD, 200 + 5 * rows, 10 + 6 * rows, 11 + 6 * rows)]
+    chain += [_column(Op.ADD, 201 + c + 5 * rows, 200 + c + 5 * rows, 12 + c + 6 * rows) for c in range(4)]
+    assert index(_families(chain), chain) == [[0], [1, 2, 3, 4]]
 
 
 # --- random array programs: the planner's fusion, shifts and chains ------------------------------
