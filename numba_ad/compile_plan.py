@@ -15,13 +15,18 @@ tape's arrays; it writes no code.
    reads ``t[k + 2]`` of the group joins it shifted by two iterations. Each op of a group
    runs over an iteration range ``[lo, hi)``; the ranges cut the loop into segments, and
    each segment is one ``for k`` loop over the ops active in it.
+   A loop whose body would be written out long becomes a **nest** (``_nest``): one loop over
+   its iterations, now rows t, around inner loops over a second axis (GMM's K), made of the
+   families of columns of its split blocks. Every BodyOp holds its slots as (rows,
+   iterations); a loop outside any nest has one row.
 3. **Storage.** An op's value stays in a register when every reader is in the same
    iteration of the same group. Otherwise (read in another iteration or group, an output,
    or a transcendental the adjoint pass reloads) it gets a position in the work buffer
-   ``w``, in (group, op, iteration) order; inputs, parameters and non-uniform constants
-   too, first. A chain read only by itself keeps its value in a register and stores only
-   its last one. An operand that reads ``w`` is ``w[base + stride * k]`` when its positions
-   are affine in k over a segment, else ``w[T[off + k]]`` through an index table.
+   ``w``, in (row, group, op, iteration) order; inputs, parameters and non-uniform constants
+   too, first; a nest's rows are equally long. A chain read only by itself keeps its value in
+   a register and stores only its last one. An operand that reads ``w`` is
+   ``w[base + stride * k + ostride * t]`` when its positions are affine in k and the row t
+   over a segment, else ``w[T[...]]`` through an index table.
 4. **Adjoint needs.** Per segment, the ops whose values the adjoint pass needs (``live``),
    the partials read from a partner op's value (sin's from a recorded cos of the same
    operand), and the parts of ``w_bar`` that are read and so must be zeroed.
@@ -344,6 +349,11 @@ def _nest(group, gi0, where):
     full = 0
     while full < len(group.ops) and group.ops[full].lo == 0 and group.ops[full].hi == group.trips:
         full += 1
+    rest = group.ops[full:]
+    if rest:  # the rest runs after the whole nest: no nested op may read it (in an earlier row)
+        rest_slots = np.concatenate([o.out.ravel() for o in rest])
+        if any(np.isin(getattr(o, name), rest_slots).any() for o in group.ops[:full] for name in ("a", "b")):
+            return None
     families, at = [], 0
     while at < full:
         end = at + 1
@@ -373,7 +383,6 @@ def _nest(group, gi0, where):
         group_of[out], iteration_of[out], op_of[out], row_of[out] = gi, k, len(inner[-1].ops), row
         first = family[0]
         inner[-1].ops.append(BodyOp(first.op, first.c, 0, out, a, b, first.guard, piece=first.piece))
-    rest = group.ops[full:]
     return inner + ([Group(group.trips, rest)] if rest else [])
 
 

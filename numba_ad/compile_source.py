@@ -5,9 +5,10 @@ The module defines, for one tape:
 * ``eval_into(x, p, w, T, y)``: the forward pass; returns 1 when a guard's outcome differs
   from the recorded one (the caller asks the tape which guard), else 0.
 * ``vjp_into(x, p, w, w_bar, T, y_bar, y, g)``: the forward pass, then the adjoint pass,
-  g = J^T y_bar. Each group's loop runs backwards; an iteration first recomputes the cheap
-  ops its partials need into registers (transcendentals are reloaded from w), then
-  propagates adjoints through registers, adding into w_bar only for values that live in w.
+  g = J^T y_bar. Each group's loop runs backwards (a nest's outer loop ``for t`` too, over
+  its rows); an iteration first recomputes the cheap ops its partials need into registers
+  (transcendentals are reloaded from w), then propagates adjoints through registers, adding
+  into w_bar only for values that live in w.
   When a NaN reaches g it calls ``vjp_exact(w, w_bar, T, y_bar, g)``, the adjoint pass
   again under the sweeps' structural-zero rule.
 * ``vjp_many(X, P, w0, T, y_bar, Y, G, status)``: vjp_into for each row of X, blocks of
