@@ -6,6 +6,7 @@ gradient, called from Python):
   P1     array-style chained Rosenbrock, tape.gradient(x)        n = 100000 (quick: 1000)
   P2     array-style sin/exp/cos/log chain, tape.gradient(x)     n = 100000 (quick: 1000)
   GMM    ADBench's GMM objective d=2 K=5 n=1000 (gmm.py)         the same in quick mode
+  GMM-big  the same at d=10 K=25 n=10000                        not in quick mode
   P4     P2 at n=10, gradients at N points, tape.gradient_many   N = 100000 (quick: 1000)
 
 and "numba_ad compiled": the same gradient through tape.compile() (skipped where the tape is
@@ -34,7 +35,10 @@ from gmm import gmm_floor, gmm_numpy, make_data
 QUICK = quick_mode()
 BIG = 1000 if QUICK else 100_000
 CASES = {"P1": BIG, "P2": BIG, "GMM": 1000, "P4": BIG}  # n, or N for P4
-TARGETS = {"P1": 3.0, "P2": 1.5, "GMM": 2.0, "P4": 0.7}  # numba_ad gradient / floor
+if not QUICK:  # 34 million recorded ops (about 4 GB while differentiating), half a minute of compile
+    CASES["GMM-big"] = 10_000
+GMM_SIZES = {"GMM": (2, 5), "GMM-big": (10, 25)}  # (d, K)
+TARGETS = {"P1": 3.0, "P2": 1.5, "GMM": 2.0, "GMM-big": 3.0, "P4": 0.7}  # numba_ad gradient / floor
 RTOL = 1e-10
 
 
@@ -88,8 +92,8 @@ def setup(name):
         return Setup(lambda: floor(x), lambda: tape.gradient(x),
                      lambda g: np.testing.assert_allclose(g, g_hand, rtol=RTOL, atol=RTOL),
                      _compiled(tape, lambda c: c.gradient(x)))
-    if name == "GMM":
-        D = make_data(2, 5, size)
+    if name in GMM_SIZES:
+        D = make_data(*GMM_SIZES[name], size)
         tape = _optimized(ad.trace(lambda p: gmm_numpy(p, D.x, D.K, D.d), D.p_rec))
         v = np.random.default_rng(5).normal(size=D.p_rep.shape[0])
         h = 1e-6
