@@ -116,9 +116,10 @@ class Tape(BatchMethods):
         (every value a local); larger ones become loops over the runs that array tracing
         records. `straight_line` True or False chooses instead. A loop whose body would be
         written out long (array code over two short axes, as GMM's (n, K, d)) becomes a loop
-        over inner loops; `nest` True or False forces that or forbids it. Raises
+        over inner loops; `nest` True or False forces that or forbids it. A loop-style trace
+        compiles to a loop over the copies of its repeated body. Raises
         compile_plan.NotCompilable when a large tape has too little regular structure (a
-        loop-style trace of a large function): trace it array-style instead.
+        loop-style trace whose iterations differ): trace it array-style instead.
         """
         from .compiled import CompiledTape
 

@@ -17,8 +17,9 @@ tape's arrays; it writes no code.
    each segment is one ``for k`` loop over the ops active in it.
    A loop whose body would be written out long becomes a **nest** (``_nest``): one loop over
    its iterations, now rows t, around inner loops over a second axis (GMM's K), made of the
-   families of columns of its split blocks. Every BodyOp holds its slots as (rows,
-   iterations); a loop outside any nest has one row.
+   families of columns of its split blocks. A loop-style tape (no runs) becomes nests too,
+   one per periodic region (``_regions``): a loop over the copies of its body. Every BodyOp
+   holds its slots as (rows, iterations); a loop outside any nest has one row.
 3. **Storage.** An op's value stays in a register when every reader is in the same
    iteration of the same group. Otherwise (read in another iteration or group, an output,
    or a transcendental the adjoint pass reloads) it gets a position in the work buffer
@@ -49,6 +50,9 @@ MAX_PERIOD_TRIES = 24  # periods tried per block (each costs a pass over it)
 # a loop writing out more ops than this becomes a nest (an outer loop over inner ones): at
 # 646 written-out ops numba compiled for 24-30 s; GMM-small's 184 stay one loop (0.72x its floor)
 NEST_ABOVE = 300
+# periodic regions (loop-style tapes): a body of at most MAX_BODY slots repeated at least
+# MIN_ROWS times; at most MAX_REGIONS of them
+MAX_BODY, MIN_ROWS, MAX_REGIONS = 1_000, 4, 16
 
 
 class NotCompilable(ValueError):
@@ -176,8 +180,9 @@ def _fit(group_id, trips, where, reads, n):
     return shift if shift + n <= trips else None
 
 
-def _units(arrays):
+def _units(arrays, regions=()):
     """The tape's math ops as units, in tape order: each the slots of one op's iterations.
+    Slots in `regions` ([(start, end)], the periodic regions of ``_regions``) are left out.
 
     Mostly run_bounds' runs (consecutive slots). Array code over a short last axis (GMM's
     (n, K, d) broadcasts) records blocks of one op whose runs are short; such a block is split
@@ -191,6 +196,10 @@ def _units(arrays):
     change = np.flatnonzero((kind[1:] != kind[:-1]) | (cbits[1:] != cbits[:-1])) + 1
     block_starts = np.concatenate([[0], change]).tolist()
     block_ends = np.concatenate([change, [op.shape[0]]]).tolist()
+    for r0, r1 in regions:  # blocks clipped to the slots outside the regions
+        kept = [(s, min(e, r0)) for s, e in zip(block_starts, block_ends) if s < r0]
+        kept += [(max(s, r1), e) for s, e in zip(block_starts, block_ends) if e > r1]
+        block_starts, block_ends = [s for s, _ in kept], [e for _, e in kept]
     const = tuple(op[v] == Op.CONST for v in (a, b))
     pieces, count = [], 0  # pieces: (start, end, period or None for runs)
     trips, trips_ops = 0, 0  # the loop length, set by the largest block split so far
@@ -230,10 +239,10 @@ def _units(arrays):
             units.extend(np.arange(s + p, e, period) for p in range(period))
             piece_of.extend([len(piece_of) and piece_of[-1] + 1] * period)
             continue
-        first = np.searchsorted(bounds, s)
-        if bounds[first] == s:  # a whole block (runs never cross one's start)
-            runs = bounds[first:np.searchsorted(bounds, e) + 1].tolist()
-        else:  # a block's rest after (trips, P) pieces: its own runs
+        first, last = np.searchsorted(bounds, s), np.searchsorted(bounds, e)
+        if bounds[first] == s and bounds[last] == e:  # a whole block (runs never cross one's start)
+            runs = bounds[first:last + 1].tolist()
+        else:  # a block's rest after (trips, P) pieces, or one cut at a periodic region: its own runs
             runs = (s + run_bounds(op[s:e], a[s:e], b[s:e], kind[s:e], cbits[s:e], FIRST_MATH)).tolist()
         for r0, r1 in zip(runs[:-1], runs[1:]):
             units.append(np.arange(r0, r1))
@@ -280,19 +289,50 @@ def make_groups(arrays, nest=None):
 
     A loop whose body would be written out long (GMM's K axis: 3 831 ops an iteration at d = 10,
     K = 25) becomes a nest instead (``_nest``): `nest` True nests every loop that can be, False
-    none, None those writing out more than NEST_ABOVE ops."""
+    none, None those writing out more than NEST_ABOVE ops. A loop-style tape that would write
+    out more than NEST_ABOVE ops becomes nests over its periodic regions (``_regions``) when
+    that writes out less (not with `nest` False)."""
+    try:
+        groups, refusal = _make_groups(arrays, nest, ()), None
+    except NotCompilable as error:
+        groups, refusal = None, error
+    if groups is not None:
+        written, units = sum(_written(g) for g in groups[0]), sum(len(g.ops) for g in groups[0])
+        if written <= NEST_ABOVE or units < np.count_nonzero(arrays.op >= FIRST_MATH) // 2:
+            return groups  # few ops written out, or array code (runs, not single ops)
+    # loop-style code records one op per slot (no runs), but the same body again and again:
+    # loops over the copies of the body write out less (and compile sooner)
+    regions = _regions(arrays) if nest is not False else []
+    if regions:
+        try:
+            periodic = _make_groups(arrays, nest, regions)
+            if groups is None or sum(_written(g) for g in periodic[0]) < written:
+                return periodic
+        except NotCompilable:
+            pass
+    if groups is None:
+        raise refusal
+    return groups
+
+
+def _make_groups(arrays, nest, regions):
     op, a, b = arrays.op, arrays.a, arrays.b
-    units, piece_of = _units(arrays)
+    units, piece_of = _units(arrays, [(s, s + rows * length) for s, length, rows in regions])
     n_slots = op.shape[0]
     where = (np.full(n_slots, -1, dtype=np.int64), np.zeros(n_slots, dtype=np.int64),
              np.full(n_slots, -1, dtype=np.int64))  # group, iteration, op index in the group
     guard_index = np.full(n_slots, -1, dtype=np.int64)
     guard_index[arrays.guards] = np.arange(arrays.guards.shape[0])
     loops = []
+    pending = sorted(regions)  # each becomes a nest of its own, between the units before and after it
     for out, piece in zip(units, piece_of):
+        fresh = False
+        while pending and pending[0][0] < out[0]:
+            loops.append(_periodic_nest(arrays, guard_index, *pending.pop(0)))
+            fresh = True  # nothing joins a nest's loop
         n = out.shape[0]
         reads = (a[out].astype(np.int64), b[out].astype(np.int64))
-        shift = _fit(len(loops) - 1, loops[-1].trips, where, reads, n) if loops else None
+        shift = _fit(len(loops) - 1, loops[-1].trips, where, reads, n) if loops and not fresh else None
         if shift is None:
             loops.append(Group(n, []))
             shift = 0
@@ -301,12 +341,15 @@ def make_groups(arrays, nest=None):
         first = int(out[0])
         group.ops.append(BodyOp(int(op[first]), float(arrays.c[first]), shift, out[None, :], reads[0][None, :],
                                 reads[1][None, :], int(guard_index[first]), piece=piece))
+    loops.extend(_periodic_nest(arrays, guard_index, *region) for region in pending)
     where[0][:] = -1  # from here on: the final groups, placed one by one
     where = where + (np.zeros(n_slots, dtype=np.int64),)  # and the row of the nest's outer loop
     groups = []
     for group in loops:
         nested = None
-        if nest or (nest is None and _written(group) > NEST_ABOVE):
+        if group.rows > 1:  # a periodic region: a nest already
+            nested = [group._replace(nest=len(groups))]
+        elif nest or (nest is None and _written(group) > NEST_ABOVE):
             nested = _nest(group, len(groups), where)
         for inner in nested or [group]:
             _place(len(groups), inner, where)
@@ -318,6 +361,87 @@ def make_groups(arrays, nest=None):
                             "are too short to loop over (loop-style code, or array code over short axes); trace f "
                             "array-style with ufuncs over long arrays, or keep replaying the tape")
     return groups, where
+
+
+def _regions(arrays):
+    """Periodic regions of a loop-style tape: [(start, body length L, rows)], where slots
+    start + p + L t (t < rows) have one opcode, guard flag and constant for each p < L, and
+    operands affine in t. Found largest first, then again in what is left either side."""
+    kinds = _kind(arrays), arrays.c.view(np.int64), arrays.a.astype(np.int64), arrays.b.astype(np.int64)
+    regions, todo = [], [(0, arrays.op.shape[0])]
+    while todo and len(regions) < MAX_REGIONS:
+        lo, hi = todo.pop()
+        found = _period(arrays.op, kinds, lo, hi)
+        if found is not None:
+            start, length, rows = found
+            regions.append(found)
+            todo += [(lo, start), (start + length * rows, hi)]
+    return sorted(regions)
+
+
+def _period(op, kinds, lo, hi):
+    """A periodic region (start, L, rows) in slots lo .. hi - 1: around the middle math op, else
+    around one at a quarter or three quarters (the middle may be where one loop ends)."""
+    math = np.flatnonzero(op[lo:hi] >= FIRST_MATH) + lo
+    if math.shape[0] < 2 * MIN_ROWS:
+        return None
+    for probe in (2, 1, 3):
+        found = _period_around(op, kinds, lo, hi, int(math[math.shape[0] * probe // 4]))
+        if found is not None:
+            return found
+    return None
+
+
+def _period_around(op, kinds, lo, hi, middle):
+    """The periodic region (start, L, rows) of slots lo .. hi - 1 that holds slot `middle`, with
+    the smallest period L that gives at least MIN_ROWS rows, or None. `kinds`: kind, constant
+    bits, a and b of every slot."""
+    kind, cbits, a, b = kinds
+    window = slice(middle + 1, min(hi, middle + MAX_BODY + 1))
+    lengths = np.flatnonzero((kind[window] == kind[middle]) & (cbits[window] == cbits[middle])) + 1
+    for length in lengths[:MAX_PERIOD_TRIES].tolist():
+        if length < 2 or hi - lo < MIN_ROWS * length:
+            continue
+        at = min(middle, hi - 3 * length)  # one body's slots first, at `middle` where there is room:
+        if not _agree(op, kinds, at, at + length, length).all():  # most lengths fail there, and
+            continue  # the whole range costs O(hi - lo)
+        ok = _agree(op, kinds, lo, hi - 2 * length, length)
+        at -= lo
+        bad = np.flatnonzero(~ok)
+        r0 = int(bad[bad < at].max()) + 1 if (bad < at).any() else 0
+        r1 = int(bad[bad > at].min()) if (bad > at).any() else ok.shape[0]
+        rows = (r1 - r0) // length + 2
+        if rows >= MIN_ROWS:
+            return lo + r0, length, rows
+    return None
+
+
+def _agree(op, kinds, i0, i1, length):
+    """For slots i = i0 .. i1 - 1: whether slots i, i + L, i + 2 L have one kind (and constant,
+    for math ops) and operands advancing by one stride."""
+    kind, cbits, a, b = kinds
+    at = lambda v, d: v[i0 + d:i1 + d]  # noqa: E731
+    math = at(op, 0) >= FIRST_MATH
+    ok = (at(kind, 0) == at(kind, length)) & (at(kind, 0) == at(kind, 2 * length))
+    ok &= ~math | ((at(cbits, 0) == at(cbits, length)) & (at(cbits, 0) == at(cbits, 2 * length)))
+    for v in (a, b):
+        ok &= at(v, length) - at(v, 0) == at(v, 2 * length) - at(v, length)
+    return ok
+
+
+def _periodic_nest(arrays, guard_index, start, length, rows):
+    """A periodic region as a nest: `rows` iterations of one loop of one iteration, the body's
+    math ops written out once."""
+    t = np.arange(rows)[:, None] * length
+    ops = []
+    for p in range(length):
+        out = start + p + t
+        first = int(out[0, 0])
+        if arrays.op[first] >= FIRST_MATH:
+            ops.append(BodyOp(int(arrays.op[first]), float(arrays.c[first]), 0, out,
+                              arrays.a[out].astype(np.int64), arrays.b[out].astype(np.int64),
+                              int(guard_index[first])))
+    return Group(1, ops, rows, -2)
 
 
 def _written(group):

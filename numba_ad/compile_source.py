@@ -98,9 +98,10 @@ class Lines:
         self.lines.append("    " * depth + text)
 
 
-def _forward_op(out, depth, plan, gi, j, k0, on_fail, forward=True):
-    """v{j} = the op's value; in the forward pass also store it in w and check it when it is
-    a guard (`on_fail` runs then). The adjoint pass only recomputes (forward=False).
+def _forward_op(out, depth, plan, gi, j, k0, forward=True):
+    """v{j} = the op's value; in the forward pass also store it in w and, when it is a guard,
+    clear ``ok`` if it differs from the recorded outcome. The adjoint pass only recomputes
+    (forward=False).
 
     A carried operand (the op's own value one iteration back) is read from the register c{j}:
     through w, each iteration would wait for the store of the one before (about 3 ns). The
@@ -116,9 +117,9 @@ def _forward_op(out, depth, plan, gi, j, k0, on_fail, forward=True):
         out(depth, f"c{j} = v{j}")
     if (gi, j, k0) in plan.stored:
         out(depth, f"{_in('w', plan.stored[gi, j, k0])} = v{j}")
-    if o.guard >= 0 and on_fail:
-        out(depth, f"if v{j} != {literal(o.c)}:")
-        out(depth + 1, on_fail)
+    if o.guard >= 0:
+        # no `if`: numba's SSA pass recursed too deep on a loop-style body with 664 guards
+        out(depth, f"ok &= v{j} == {literal(o.c)}")
 
 
 def _recompute_op(out, depth, plan, gi, j, k0):
@@ -130,7 +131,7 @@ def _recompute_op(out, depth, plan, gi, j, k0):
     if (gi, j, k0) in plan.stored and Op(o.op) not in CHEAP:
         out(depth, f"v{j} = {_in('w', plan.stored[gi, j, k0])}")
     else:
-        _forward_op(out, depth, plan, gi, j, k0, None, forward=False)
+        _forward_op(out, depth, plan, gi, j, k0, forward=False)
 
 
 def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves, pending):
@@ -242,12 +243,14 @@ def _windows(plan, gi, k0, active):
     return windows
 
 
-def _forward(out, depth, plan, on_fail):
+def _forward(out, depth, plan):
+    """The forward pass: every group's loops, storing what w holds; ``ok`` (set True before)
+    ends False when a guard's outcome differs from the recorded one."""
     for rows, members in nests(plan.groups):
         if rows > 1:  # a nest: its groups are inner loops of one loop over the rows
             out(depth, f"for t in range({rows}):")
         for gi in members:
-            _forward_group(out, depth + (rows > 1), plan, gi, on_fail)
+            _forward_group(out, depth + (rows > 1), plan, gi)
 
 
 def _reverse(out, depth, plan, exact):
@@ -259,7 +262,7 @@ def _reverse(out, depth, plan, exact):
             _reverse_group(out, depth + (rows > 1), plan, gi, exact)
 
 
-def _forward_group(out, depth, plan, gi, on_fail):
+def _forward_group(out, depth, plan, gi):
     for k0, k1, active in plan.groups[gi].segments():
         out = _Tagged(out, f"_{gi}_{k0}")
         carried = _carried(plan, gi, k0, active)
@@ -270,7 +273,7 @@ def _forward_group(out, depth, plan, gi, on_fail):
 
         def body(d, gi=gi, k0=k0, active=active):
             for j in active:
-                _forward_op(out, d, plan, gi, j, k0, on_fail)
+                _forward_op(out, d, plan, gi, j, k0)
         _iterations(out, depth, k0, k1, False, body)
         for j, _ in carried:  # a chain that stores only its last value
             if plan.last_only.get((gi, j, k0)) is not None:
@@ -346,7 +349,7 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     header(out, f"'int64({VEC}, {VEC}, {VEC}, int64[::1], {VEC})', {OPTIONS}", "eval_into(x, p, w, T, y)")
     _copy_in(out, 1, where)
     out(1, "ok = True")
-    _forward(out, 1, plan, "ok = False")
+    _forward(out, 1, plan)
     out(1, f"for i in range({n_outputs}):")
     out(2, f"y[i] = w[{where['y']}]")
     out(1, "return 0 if ok else 1")
@@ -395,7 +398,7 @@ def _vjp(out, depth, plan, where, sizes, on_fail):
     n_inputs, n_outputs = sizes
     _copy_in(out, depth, where)
     out(depth, "ok = True")
-    _forward(out, depth, plan, "ok = False")
+    _forward(out, depth, plan)
     out(depth, "if not ok:")
     out(depth + 1, on_fail)
     out(depth, "else:")

@@ -504,10 +504,108 @@ def test_bad_input_gets_the_tapes_errors():
     assert_tight(compiled.gradient(x), p1_gradient(np.ascontiguousarray(x)), "strided x")
 
 
-def test_a_long_loop_style_tape_is_refused_with_advice():
-    n = MAX_EMITTED // 7 + 10
-    tape = ad.trace(lambda x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(n - 1)),
-                    np.zeros(n))
+# --- loop-style tapes: one body recorded again and again -------------------------------------------
+def p1_loop(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        s = s + 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+
+def two_loops(x):  # the first with a branch (a guard) per element, the second a recurrence
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + (x[i] * x[i] if x[i] > 0 else -x[i])
+    t = 1.0
+    for i in range(x.shape[0] - 2):
+        t = t * 0.5 + np.sin(x[i]) * x[i + 2]
+    return s * t
+
+
+@pytest.mark.parametrize("f", [p1_loop, two_loops])
+def test_loop_style_tapes_compile_to_a_loop_over_their_body(f):
+    # more written-out ops than compile: the planner finds the repeated body instead and loops
+    # over its copies (a nest of one-iteration inner loops)
+    n = MAX_EMITTED // 3
+    X = np.random.default_rng(7).uniform(0.1, 1.0, (3, n))
+    tape = ad.trace(f, X[0])
+    compiled = tape.compile()
+    assert max(g.rows for g in compiled.plan.groups) >= n - 3
+    for x in (X[1], X[0], X[1]):
+        assert same_bits(compiled.eval(x), tape.eval(x))
+        assert_tight(compiled.gradient(x), tape.gradient(x), "gradient", rtol=1e-12)
+    np.testing.assert_allclose(compiled.gradient(X[2]), central_gradient(f, X[2]), rtol=1e-6, atol=1e-6)
+    for _ in range(2):
+        np.testing.assert_allclose(compiled.gradient_many(X), np.stack([tape.gradient(x) for x in X]),
+                                   rtol=1e-12, atol=1e-12)
+    if f is two_loops:  # a point that takes the other branch at one element
+        x = X[1].copy()
+        x[n // 2] = -0.5
+        failed = tape.check(x)
+        assert failed is not None
+        with pytest.raises(ad.BranchChangedError) as info:
+            compiled.gradient(x)
+        assert info.value.guard == failed
+
+
+@st.composite
+def loop_bodies(draw):
+    return [(draw(st.sampled_from(["unary", "binary", "accumulate", "branch"])), draw(st.integers(0, 7)))
+            for _ in range(draw(st.integers(1, 5)))]
+
+
+def _run_loop(body, x):
+    """A random loop body over x[i] and x[i + 1]: unary and binary ops, two accumulators, and
+    branches (a guard each; where outcomes differ, the bodies differ and the periods break)."""
+    s, t = 0.0, 1.0
+    for i in range(x.shape[0] - 1):
+        v = x[i]
+        for kind, j in body:
+            if kind == "unary":
+                v = _UNARY[j % len(_UNARY)](0.5 * v)
+            elif kind == "binary":
+                v = _BINARY[j % len(_BINARY)](v, x[i + 1])
+            elif kind == "accumulate":
+                s, t = s + v * (0.1 * j + 0.5), t * 0.9 + 0.1 * v
+            else:
+                v = v if x[i] > 0.25 * (j - 4) else -v
+        s = s + v
+    return s + t
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(loop_bodies(), st.integers(0, 2 ** 16))
+def test_random_loop_style_programs_compile_to_the_tape(body, seed):
+    rng = np.random.default_rng(seed)
+    n = MAX_EMITTED // 3
+    # above every threshold: the same branches in every iteration (random ones break the body's
+    # period, and a tape of short periods writes out hundreds of ops: a minute of compile)
+    x0 = rng.uniform(0.8, 1.0, n)
+    near = x0 + 1e-3 * rng.standard_normal(n)  # on x0's branches
+    other = np.where(rng.random(n) < 0.98, x0, rng.uniform(-1, 1, n))  # perhaps not
+    tape = ad.trace(lambda x: _run_loop(body, x), x0)
+    compiled = tape.compile()
+    for x in (near, x0, other):
+        if tape.check(x) is None:
+            assert same_bits(compiled.eval(x), tape.eval(x))
+            for _ in range(2):
+                assert_tight(compiled.gradient(x), tape.gradient(x), "gradient", rtol=1e-12)
+        else:
+            with pytest.raises(ad.BranchChangedError):
+                compiled.gradient(x)
+
+
+def test_a_long_irregular_tape_is_refused_with_advice():
+    # a different op in each iteration: no runs and no repeated body
+    funcs = [np.sin, np.cos, np.exp, np.tanh]
+    picks = np.random.default_rng(0).integers(0, 4, MAX_EMITTED)
+
+    def f(x):
+        s = 0.0
+        for i, k in enumerate(picks):
+            s = funcs[k](0.5 * s + x[i % 5])
+        return s
+    tape = ad.trace(f, np.zeros(5))
     with pytest.raises(NotCompilable, match="array-style"):
         tape.compile()
 
