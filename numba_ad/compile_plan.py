@@ -234,10 +234,12 @@ def _units(arrays, regions=()):
         raise NotCompilable(f"the tape has {count} runs and single ops (at most {MAX_UNITS} compile): "
                             "trace f array-style (ufuncs on whole arrays) so its ops form runs")
     units, piece_of = [], []  # piece_of: which split block (or run) each unit comes from
+    n_pieces = 0
     for s, e, period in pieces:
         if period is not None:
             units.extend(np.arange(s + p, e, period) for p in range(period))
-            piece_of.extend([len(piece_of) and piece_of[-1] + 1] * period)
+            piece_of.extend([n_pieces] * period)
+            n_pieces += 1
             continue
         first, last = np.searchsorted(bounds, s), np.searchsorted(bounds, e)
         if bounds[first] == s and bounds[last] == e:  # a whole block (runs never cross one's start)
@@ -246,7 +248,8 @@ def _units(arrays, regions=()):
             runs = (s + run_bounds(op[s:e], a[s:e], b[s:e], kind[s:e], cbits[s:e], FIRST_MATH)).tolist()
         for r0, r1 in zip(runs[:-1], runs[1:]):
             units.append(np.arange(r0, r1))
-            piece_of.append(len(piece_of) and piece_of[-1] + 1)
+            piece_of.append(n_pieces)  # a run is a piece of its own
+            n_pieces += 1
     return units, piece_of
 
 
@@ -346,14 +349,15 @@ def _make_groups(arrays, nest, regions):
     where = where + (np.zeros(n_slots, dtype=np.int64),)  # and the row of the nest's outer loop
     groups = []
     for group in loops:
-        nested = None
-        if group.rows > 1:  # a periodic region: a nest already
-            nested = [group._replace(nest=len(groups))]
-        elif nest or (nest is None and _written(group) > NEST_ABOVE):
+        nested = None  # _nest places the groups it makes (it reads `where` as it goes)
+        if group.rows == 1 and (nest or (nest is None and _written(group) > NEST_ABOVE)):
             nested = _nest(group, len(groups), where)
-        for inner in nested or [group]:
-            _place(len(groups), inner, where)
-            groups.append(inner)
+        if nested is None:
+            if group.rows > 1:  # a periodic region: a nest already
+                group = group._replace(nest=len(groups))
+            _place(len(groups), group, where)
+            nested = [group]
+        groups.extend(nested)
     _find_partners(arrays, groups)
     emitted = sum(_written(g) for g in groups)
     if emitted > MAX_EMITTED:
@@ -441,7 +445,7 @@ def _periodic_nest(arrays, guard_index, start, length, rows):
             ops.append(BodyOp(int(arrays.op[first]), float(arrays.c[first]), 0, out,
                               arrays.a[out].astype(np.int64), arrays.b[out].astype(np.int64),
                               int(guard_index[first])))
-    return Group(1, ops, rows, -2)
+    return Group(1, ops, rows)
 
 
 def _written(group):
@@ -495,10 +499,11 @@ def _nest(group, gi0, where):
         k = np.broadcast_to(np.arange(out.shape[1])[None, :], out.shape)
         joins = bool(inner) and inner[-1].trips == out.shape[1]
         for slots in (a, b):
-            ours = (group_of[slots] >= gi0) & (group_of[slots] < gi0 + len(inner))
-            if (ours & (row_of[slots] > row)).any():
+            group_read, row_read = group_of[slots], row_of[slots]
+            ours = (group_read >= gi0) & (group_read < gi0 + len(inner))
+            if (ours & (row_read > row)).any():
                 return None  # a value of a later row: the outer loop would read it before it exists
-            here = ours & (row_of[slots] == row) & (group_of[slots] == gi0 + len(inner) - 1)
+            here = ours & (row_read == row) & (group_read == gi0 + len(inner) - 1)
             if (iteration_of[slots][here] > k[here]).any():
                 joins = False  # a later iteration of the current inner loop: its own loop, after it
         if not joins:
@@ -507,7 +512,10 @@ def _nest(group, gi0, where):
         group_of[out], iteration_of[out], op_of[out], row_of[out] = gi, k, len(inner[-1].ops), row
         first = family[0]
         inner[-1].ops.append(BodyOp(first.op, first.c, 0, out, a, b, first.guard, piece=first.piece))
-    return inner + ([Group(group.trips, rest)] if rest else [])
+    if rest:
+        inner.append(Group(group.trips, rest))
+        _place(gi0 + len(inner) - 1, inner[-1], where)
+    return inner
 
 
 def _families(ops):

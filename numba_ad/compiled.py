@@ -32,7 +32,9 @@ from .compile_straight import MAX_STRAIGHT_OPS, straight_source
 from .errors import OffBranchSignal
 from .ops import FIRST_MATH
 
-CODEGEN_VERSION = "4"  # bump when generated code changes: the file name includes it
+# the file name hashes the source and this: bump it when what generated modules import
+# (op_source, ops) changes, which their source does not show
+CODEGEN_VERSION = "4"
 _ONE = np.ones(1)
 
 
