@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import numba_ad as ad
-from numba_ad import drivers
+from numba_ad.tape import drivers
 
 from ad_bench_problems import (driver_buffers, p1_guarded, p1_traced, p1_two_pieces, points, quick_mode, sizes,
                                two_piece_points, without_guard_checks)

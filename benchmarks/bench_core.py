@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import numba_ad as ad
-from numba_ad import drivers
+from numba_ad.tape import drivers
 
 from ad_bench_problems import PROBLEMS, complex_step_gradient, driver_buffers, points, quick_mode, sizes
 

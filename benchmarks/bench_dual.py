@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from numba_ad import fwd
+from numba_ad.dual import forward as fwd
 from numba_ad.dual import Dual, DualArray
 
 from ad_bench_problems import PROBLEMS, complex_step_gradient, points, quick_mode

@@ -25,7 +25,7 @@ import pytest
 from numba import njit
 
 import numba_ad as ad
-from numba_ad import nb
+from numba_ad.tape import nb
 
 from ad_bench_problems import PROBLEMS, p1_value_and_grad, p2_value_and_grad, points, quick_mode, sizes
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import numba_ad as ad
-from numba_ad import drivers
+from numba_ad.tape import drivers
 
 from ad_bench_problems import PROBLEMS, points, quick_mode
 

@@ -51,7 +51,7 @@ import numba  # noqa: E402
 from numba import njit  # noqa: E402
 
 import numba_ad as ad  # noqa: E402
-from numba_ad import drivers  # noqa: E402
+from numba_ad.tape import drivers  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ad_bench_problems import PROBLEMS, driver_buffers, points  # noqa: E402

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 import numba_ad as ad
-from numba_ad import fwd
+from numba_ad.dual import forward as fwd
 from numba_ad.dual import Dual, DualArray
 
 

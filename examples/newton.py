@@ -99,7 +99,7 @@ def main(n=100):
         print("last steps: log|g_k+1| / log|g_k| = " + ", ".join(f"{q:.2f}" for q in rates)
               + "  (2 is quadratic convergence)")
     # From @njit code, numba_ad.nb.hvp_into (drivers.hvp_into) runs the same products
-    # without the Python calls; see tests/test_second_order.py for a loop calling it.
+    # without the Python calls; see tests/tape/test_second_order.py for a loop calling it.
 
 
 if __name__ == "__main__":

@@ -3,27 +3,70 @@
 Record f once (``trace``), then evaluate values, gradients, JVPs, VJPs and Jacobians at
 new points with numba-compiled sweeps, without running f's Python again. ``function(f)``
 keeps a tape per branch of f; ``where`` and ``clip`` record both branches in one tape.
-"""
-from .api import Tape
-from .compile_plan import NotCompilable
-from .compiled import CompiledTape
-from .dual import Dual, DualArray
-from .errors import BranchChangedError, BranchChangedWarning
-from .functions import (Recorder, Transformed, erf, erfc, grad, hessian, hvp, jacobian, jvp, trace, value_and_grad,
-                        vjp)
-from .multitape import Function, function
-from .ops import Op
-from .selects import clip, where
-from .tape import TapeArrays
-from . import fwd, nb  # noqa: E402  forward mode without a tape; kernels for @njit code
-from .fwd import derivative
-from . import testing  # noqa: E402  numba_ad.testing.check_grads
 
-TracedFunction = Function  # the name before version 0.2
+The package is layered (docs/design.md, "Layout"): ``ops`` (the op table) < ``tape`` (arrays
+and kernels) < ``tracing``, ``compile``, ``dual`` < ``api``; this module names the public surface.
+"""
+
+from numba_ad import fwd, nb, testing
+from numba_ad.api import (
+    Function,
+    Recorder,
+    Tape,
+    Transformed,
+    derivative,
+    erf,
+    erfc,
+    function,
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    trace,
+    value_and_grad,
+    vjp,
+)
+from numba_ad.compile import CompiledTape, NotCompilable
+from numba_ad.dual import Dual, DualArray
+from numba_ad.errors import BranchChangedError, BranchChangedWarning
+from numba_ad.ops import Op
+from numba_ad.tape import TapeArrays
+from numba_ad.tracing import clip, where
+
+TracedFunction = Function  # an earlier name of Function, kept for code that used it
 
 __version__ = "0.1.0"
 
-__all__ = ["BranchChangedError", "BranchChangedWarning", "CompiledTape", "Dual", "DualArray", "Function", "Op", "Recorder", "Tape",
-           "TapeArrays", "Transformed", "clip", "derivative", "erf", "erfc", "function", "fwd", "grad", "hessian", "hvp",
-           "jacobian", "jvp",
-           "NotCompilable", "nb", "trace", "value_and_grad", "vjp", "where"]
+__all__ = [
+    "BranchChangedError",
+    "BranchChangedWarning",
+    "CompiledTape",
+    "Dual",
+    "DualArray",
+    "Function",
+    "NotCompilable",
+    "Op",
+    "Recorder",
+    "Tape",
+    "TapeArrays",
+    "TracedFunction",
+    "Transformed",
+    "clip",
+    "derivative",
+    "erf",
+    "erfc",
+    "function",
+    "fwd",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "nb",
+    "testing",
+    "trace",
+    "value_and_grad",
+    "vjp",
+    "where",
+]

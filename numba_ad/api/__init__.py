@@ -1,0 +1,44 @@
+"""Layer 4, the API: NumPy in, NumPy out; validation, buffers and policy over the layers below.
+
+``tape`` (the Tape class), ``batch`` (its many-point methods), ``record`` (``trace``),
+``function`` (a cache of tapes per branch of f), ``transforms`` (grad, jacobian, hessian ...
+and Recorder) and ``derivative`` (derivatives of any order of scalar functions).
+"""
+
+from numba_ad.api.tape import Tape
+from numba_ad.api.record import trace
+from numba_ad.api.function import Function, function
+from numba_ad.api.transforms import (
+    Recorder,
+    Transformed,
+    erf,
+    erfc,
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    value_and_grad,
+    vjp,
+)
+from numba_ad.api.derivative import derivative, derivative_by_taylor
+
+__all__ = [
+    "Function",
+    "Recorder",
+    "Tape",
+    "Transformed",
+    "derivative",
+    "derivative_by_taylor",
+    "erf",
+    "erfc",
+    "function",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "trace",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,118 @@
+"""Tape methods that evaluate one tape at many points: eval_many, gradient_many, jacobian_many.
+
+Policy only (validation, block size, raising); the kernels are in tape/lanes.py. A mixin of Tape,
+kept apart so that api/tape.py stays readable.
+"""
+import numba
+import numpy as np
+
+from numba_ad._inputs import as_real_array
+from numba_ad.tape import lanes as batch
+
+# Bytes of lane buffers per block: [n_slots, L] x (1 to 4 buffers) within a core's L2 cache.
+BLOCK_BYTES = 1 << 18
+MAX_BLOCK = 128
+
+
+def _as_points(value, n, name):
+
+    arr = as_real_array(value, name)
+    if arr.ndim != 2 or arr.shape[1] != n:
+        raise ValueError(f"{name} must have shape (N, {n}), one point per row; got shape {arr.shape}")
+    return arr
+
+
+class BatchMethods:
+    """eval_many, value_and_gradient_many, gradient_many, jacobian_many and check_many."""
+
+    def eval_many(self, X, params=None):
+        """f at each row of X (N, n): (N,) for a scalar tape, (N, m) otherwise.
+
+        `params` is (p,), shared by every point, or (N, p), one row per point. Points run in
+        blocks on all cores (numba's thread count). Raises BranchChangedError when a point
+        leaves the recorded branch (check_many says which points do).
+        """
+        X, P, block, failed = self._batch(X, params, buffers=1)
+        out = np.empty((X.shape[0], self.n_outputs))
+        batch.eval_many_into(self.arrays, X, P, block, out, failed)
+        self._raise_if_any_failed(failed)
+        return out[:, 0] if self.scalar_output else out
+
+    def value_and_gradient_many(self, X, params=None):
+        """(values (N,), gradients (N, n)) of a scalar tape at each row of X; params as for eval_many."""
+        if not self.scalar_output:
+            raise ValueError(f"gradient_many needs a scalar tape; this one has {self.n_outputs} outputs: "
+                             "use jacobian_many(X)")
+        X, P, block, failed = self._batch(X, params, buffers=4)
+        values = np.empty(X.shape[0])
+        G = np.empty((X.shape[0], self.n_inputs))
+        batch.value_and_gradient_many_into(self.arrays, X, P, block, values, G, failed)
+        self._raise_if_any_failed(failed)
+        return values, G
+
+    def gradient_many(self, X, params=None):
+        """Gradients (N, n) of a scalar tape at each row of X; params as for eval_many."""
+        return self.value_and_gradient_many(X, params)[1]
+
+    def jacobian_many(self, X, params=None, mode="auto"):
+        """Jacobians at each row of X: (N, m, n), or (N, n) for a scalar tape.
+
+        mode as for jacobian: "forward" (n tangent sweeps), "reverse" (m adjoint sweeps) or
+        "auto" (forward when n <= m, as jacobian), all on one linearisation per block of points.
+        """
+        if mode not in ("auto", "forward", "reverse"):
+            raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
+        forward = mode == "forward" or (mode == "auto" and self.n_inputs <= self.n_outputs and not self.scalar_output)
+        X, P, block, failed = self._batch(X, params, buffers=4)
+        J = np.empty((X.shape[0], self.n_outputs, self.n_inputs))
+        batch.jacobian_many_into(self.arrays, X, P, block, forward, J, failed)
+        self._raise_if_any_failed(failed)
+        return J[:, 0, :] if self.scalar_output else J
+
+    def check_many(self, X, params=None):
+        """Per row of X, the index of the first guard that fails there, or -1: shape (N,)."""
+        X, P, block, failed = self._batch(X, params, buffers=1)
+        batch.eval_many_into(self.arrays, X, P, block, np.empty((X.shape[0], self.n_outputs)), failed)
+        return failed
+
+    def _batch(self, X, params, buffers):
+        """(X, P (1 or N, p), block size, failed buffer) for the batched kernels."""
+        X = _as_points(X, self.n_inputs, "X")
+        N = X.shape[0]
+        if params is None:
+            if self.n_params:
+                raise ValueError(f"this tape was recorded with {self.n_params} parameters: pass params= "
+                                 f"of shape ({self.n_params},) or (N, {self.n_params})")
+            P = np.empty((1, 0))
+        else:
+            if not self.n_params:
+                raise ValueError("this tape was recorded without parameters; params must be None")
+        
+            P = as_real_array(params, "params")
+            if P.ndim == 1 and P.shape[0] == self.n_params:
+                P = P.reshape(1, -1)
+            elif P.ndim != 2 or P.shape != (N, self.n_params):
+                raise ValueError(f"params must have shape ({self.n_params},) or ({N}, {self.n_params}); "
+                                 f"got shape {P.shape}")
+        return X, P, self._block_size(N, buffers), np.empty(N, dtype=np.int64)
+
+    def _block_size(self, N, buffers):
+        """Points per block: the largest power of two whose buffers fit BLOCK_BYTES, at most
+        MAX_BLOCK, and small enough that every thread gets a block."""
+        block = MAX_BLOCK
+        while block > 1 and buffers * 8 * self.n_ops * block > BLOCK_BYTES:
+            block //= 2
+        per_thread = -(-N // numba.get_num_threads())
+        while block > 1 and block // 2 >= per_thread:
+            block //= 2
+        return block
+
+    def _raise_if_any_failed(self, failed):
+        bad = np.flatnonzero(failed >= 0)
+        if bad.shape[0]:
+            try:
+                self._raise_if_failed(int(failed[bad[0]]))
+            except Exception as error:
+                error.add_note(f"{bad.shape[0]} of {failed.shape[0]} points left the recorded branch, the "
+                               f"first at row {bad[0]} of X; tape.check_many(X) gives each point's guard")
+                raise

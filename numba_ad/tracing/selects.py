@@ -1,0 +1,182 @@
+"""Branch-free selects on traced values: ``where`` and ``clip`` (also as np.where, np.clip).
+
+``where(cond, a, b)`` records the condition as a mask and both branches, so one tape is
+valid on both sides (no guard, no retrace). The branch not taken contributes nothing to the
+value or to any derivative, even where its value or derivative is inf or NaN: the double-where
+problem of JAX (issue 347), CppAD (CondExp) and CasADi (if_else) cannot arise. How: ops/table.py's
+IF_TRUE/IF_FALSE give the branch not taken a zero partial, and the sweeps' structural-zero
+rule drops a path with a zero factor whatever the other factors hold.
+
+Pure Python, like the rest of tracing: registered into TracedArray's NumPy functions and
+given to Traced and Condition as their ``__array_function__`` at import.
+"""
+import numpy as np
+
+from numba_ad.tracing import array_ops as ao
+from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
+from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result, wrap
+from numba_ad.ops.table import Op
+from numba_ad.tracing.scalar import Condition, Traced, select
+from numba_ad.tracing.numpy_protocol import FUNCTIONS
+
+_ADD, _IF_TRUE, _IF_FALSE = int(Op.ADD), int(Op.IF_TRUE), int(Op.IF_FALSE)
+
+
+def _is_traced(v):
+    return type(v) is Traced or isinstance(v, Condition)
+
+
+def _check_condition(cond):
+    """cond as booleans, a condition (array), a traced number (array) or an object array of
+    those; TypeError otherwise."""
+    if type(cond) is TracedArray or isinstance(cond, ConditionArray):
+        return cond
+    if _is_traced(cond) or isinstance(cond, (bool, np.bool_)):
+        return cond
+    arr = np.asarray(cond) if not isinstance(cond, np.ndarray) else cond
+    if arr.dtype == bool:
+        return arr
+    if arr.dtype == object:
+        bad = [type(v).__name__ for v in arr.ravel() if not (_is_traced(v) or isinstance(v, (bool, np.bool_)))]
+        if not bad:
+            return arr
+        got = f"an object array holding {bad[0]}"
+    else:
+        got = f"{type(cond).__name__} of dtype {arr.dtype}" if isinstance(cond, np.ndarray) else \
+            f"{type(cond).__name__}"
+    raise TypeError(f"where: the condition must be booleans, comparisons of traced values (x > 0) or "
+                    f"traced values; got {got}. Compare explicitly, e.g. where(c != 0, a, b).")
+
+
+_elementwise_where = np.frompyfunc(select, 3, 1)
+
+
+def _objects(v):
+    if type(v) is TracedArray or isinstance(v, ConditionArray):
+        return v.to_objects()
+    return v
+
+
+def _broadcast_objects(operands, name):
+    """The operands as object arrays broadcast to one shape."""
+    operands = [_objects(v) for v in operands]
+    shape = ao.broadcast_shape(name, *[np.shape(v) for v in operands])
+    return [np.broadcast_to(np.asarray(v, dtype=object) if np.ndim(v) else _box(v), shape) for v in operands]
+
+
+def _shape(v):
+    return v.shape if isinstance(v, (TracedArray, ConditionArray, np.ndarray)) else np.shape(v) \
+        if isinstance(v, (list, tuple)) else ()
+
+
+def where(condition, x=None, y=None):
+    """x where `condition` holds, else y, elementwise with NumPy broadcasting.
+
+    Returns a traced scalar or array when any argument is traced (a plain NumPy result
+    otherwise). On traced conditions nothing is guarded: the tape holds both branches and
+    stays valid on both sides, and derivatives flow only through the branch taken (never
+    NaN or inf because of the other one). `condition` must be booleans, comparisons of traced
+    values (``x > 0``, combined with ``&``, ``|``, ``~``) or traced numbers (true where
+    nonzero); any other condition raises TypeError, mismatched shapes ValueError.
+    """
+    if x is None or y is None:
+        raise TypeError("where needs a condition and both branches: where(cond, x, y) "
+                        "(np.nonzero-style where(cond) is not supported on traced values)")
+    cond = _check_condition(condition)
+    if all(not isinstance(v, (TracedArray, ConditionArray)) and np.ndim(v) == 0 for v in (cond, x, y)):
+        return select(cond, x, y)
+    ao.broadcast_shape("where", _shape(cond), _shape(x), _shape(y))
+    rec = recording_of([cond, x, y])
+    out = NotImplemented if rec is None or (isinstance(cond, np.ndarray) and cond.dtype == object) \
+        else _bulk_where(rec, cond, x, y)
+    if out is not NotImplemented:
+        return out
+    out = _elementwise_where(*_broadcast_objects((cond, x, y), "where"))
+    if not any(_is_traced(v) for v in np.ravel(out)):
+        return np.asarray(out, dtype=np.float64)
+    return wrap(out)
+
+
+def _bulk_where(rec, cond, x, y):
+    """where in blocks: IF_TRUE(m, x) + IF_FALSE(m, y), the ops select records per element."""
+    a, b = as_operand(rec, x), as_operand(rec, y)
+    if a is None or b is None:
+        return NotImplemented
+    if type(cond) is TracedArray:  # a number as a condition: true where it is not zero
+        mask, inverted = ao.binary(rec, int(Op.EQ), as_operand(rec, cond), ao.constant(0.0), "where"), True
+    else:
+        mask, inverted = condition_mask(rec, cond)
+    if mask.slots is None:  # plain booleans: pick slots, record nothing
+        take = (mask.values != 0.0) != inverted
+        return result(rec, ao.Operand(np.where(take, ao.slots_of(rec, a), ao.slots_of(rec, b)),
+                                      np.where(take, a.values, b.values)))
+    if inverted:
+        a, b = b, a
+    taken = ao.binary(rec, _IF_TRUE, mask, a, "where")
+    other = ao.binary(rec, _IF_FALSE, mask, b, "where")
+    return result(rec, ao.binary(rec, _ADD, taken, other, "where"))
+
+
+def _box(v):
+    box = np.empty((), dtype=object)
+    box[()] = v
+    return box
+
+
+def _scalar_clip(x, lo, hi):
+    # np.clip(x, lo, hi) = minimum(maximum(x, lo), hi), NaN passing through. At x == lo or
+    # x == hi, x is kept: d/dx = 1 on the closed interval [lo, hi], d/dlo = 1 only where x < lo.
+    r = x
+    if lo is not None:
+        r = select(r < lo if _is_traced(r) or _is_traced(lo) else bool(r < lo), lo, r)
+    if hi is not None:
+        r = select(r > hi if _is_traced(r) or _is_traced(hi) else bool(r > hi), hi, r)
+    return r
+
+
+_elementwise_clip = np.frompyfunc(_scalar_clip, 3, 1)
+
+
+def clip(x, lo=None, hi=None, **kwargs):
+    """x limited to [lo, hi] elementwise (either bound may be None), recorded as selects.
+
+    Derivative convention: inside the closed interval [lo, hi], bounds included, the result is
+    x (d/dx = 1, d/dbound = 0); below lo it is lo (d/dx = 0, d/dlo = 1), above hi it is hi. No
+    guard is recorded, so one tape serves every x.
+    """
+    lo = kwargs.pop("a_min", kwargs.pop("min", lo))
+    hi = kwargs.pop("a_max", kwargs.pop("max", hi))
+    if kwargs:
+        raise TypeError(f"clip on traced values takes x, lo and hi only; got {sorted(kwargs)}")
+    if lo is None and hi is None:
+        raise ValueError("clip needs at least one of lo and hi")
+    if all(type(v) is not TracedArray and np.ndim(v) == 0 for v in (x, lo, hi)):
+        return _scalar_clip(x, lo, hi)
+    ao.broadcast_shape("clip", _shape(x), _shape(lo), _shape(hi))
+    if any(isinstance(v, np.ndarray) and v.dtype == object for v in (x, lo, hi)):  # arrays the user built
+        return wrap(_elementwise_clip(*_broadcast_objects((x, lo, hi), "clip")))
+    r = x
+    if lo is not None:
+        r = where(np.less(r, lo), lo, r)
+    if hi is not None:
+        r = where(np.greater(r, hi), hi, r)
+    return r
+
+
+# NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
+# rest run NumPy's own code as before (no other function changes meaning).
+_SELECTS = {np.where: where, np.clip: clip}
+FUNCTIONS.update(_SELECTS)
+
+
+def _scalar_array_function(self, func, types, args, kwargs):
+    if func in _SELECTS:
+        return _SELECTS[func](*args, **kwargs)
+    if all(issubclass(t, (Traced, Condition)) for t in types):
+        return func._implementation(*args, **kwargs)
+    return NotImplemented  # let a TracedArray among the arguments handle it
+
+
+Traced.__array_function__ = _scalar_array_function
+Condition.__array_function__ = _scalar_array_function
+TracedArray.clip = lambda self, lo=None, hi=None, **kwargs: clip(self, lo, hi, **kwargs)

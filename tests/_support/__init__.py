@@ -1,0 +1,1 @@
+"""What several test modules share: function corpora, reference checks, one-op tapes."""
