@@ -12,9 +12,11 @@ Each problem comes in four versions:
 * ``reference``: vectorised NumPy over the last axis; it also accepts complex input, which
   gives an independent complex-step gradient (``complex_step_gradient``) for the tests.
 """
+
 import math
 import os
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -82,8 +84,9 @@ def p1_reference(x):
 # P2: sum sin(x_i) exp(cos(x_{i+1})) / (1 + x_i^2) + log(1 + x_i^2)
 # ---------------------------------------------------------------------------------------
 def p2_traced(x):
-    return sum(np.sin(x[i]) * np.exp(np.cos(x[i + 1])) / (1 + x[i] ** 2) + np.log(1 + x[i] ** 2)
-               for i in range(len(x) - 1))
+    return sum(
+        np.sin(x[i]) * np.exp(np.cos(x[i + 1])) / (1 + x[i] ** 2) + np.log(1 + x[i] ** 2) for i in range(len(x) - 1)
+    )
 
 
 @njit
@@ -154,8 +157,15 @@ def complex_step_gradient(reference, x, h=1e-30):
 def driver_buffers(tape):
     """Preallocated arguments for drivers.eval_into / drivers.value_and_gradient_into."""
     n_slots = tape.n_ops
-    return dict(p=np.empty(0), w=np.empty(n_slots), d_a=np.empty(n_slots), d_b=np.empty(n_slots),
-                w_bar=np.empty(n_slots), out=np.empty(tape.n_outputs), g=np.empty(tape.n_inputs))
+    return dict(
+        p=np.empty(0),
+        w=np.empty(n_slots),
+        d_a=np.empty(n_slots),
+        d_b=np.empty(n_slots),
+        w_bar=np.empty(n_slots),
+        out=np.empty(tape.n_outputs),
+        g=np.empty(tape.n_inputs),
+    )
 
 
 @njit

@@ -11,26 +11,36 @@ Group "switch n=<n>" (P1 with two pieces, ad.function):
 
 Ratios are in benchmarks/report_branches.py; here each benchmark checks its result.
 """
+
 import functools
 
 import numpy as np
 import pytest
+from ad_bench_problems import (
+    driver_buffers,
+    p1_guarded,
+    p1_traced,
+    p1_two_pieces,
+    points,
+    quick_mode,
+    sizes,
+    two_piece_points,
+    without_guard_checks,
+)
 
 import numba_ad as ad
 from numba_ad.tape import drivers
 
-from ad_bench_problems import (driver_buffers, p1_guarded, p1_traced, p1_two_pieces, points, quick_mode, sizes,
-                               two_piece_points, without_guard_checks)
-
 SIZES = sizes()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def guard_tapes(n):
     x_rec, _ = points(n)
     guarded = ad.trace(p1_guarded, x_rec)
-    return dict(guarded_checked=guarded, guarded_unchecked=without_guard_checks(guarded),
-                unguarded=ad.trace(p1_traced, x_rec))
+    return dict(
+        guarded_checked=guarded, guarded_unchecked=without_guard_checks(guarded), unguarded=ad.trace(p1_traced, x_rec)
+    )
 
 
 @pytest.mark.parametrize("n", SIZES)

@@ -15,15 +15,15 @@ benchmark checks its result (tape vs hand-written gradient to rtol 1e-10, values
 NUMBA_AD_BENCH_QUICK=1 (how `make test` runs, with --benchmark-disable) restricts n to 10
 and 1000. Every kernel is compiled (called once) before it is timed.
 """
+
 import functools
 
 import numpy as np
 import pytest
+from ad_bench_problems import PROBLEMS, complex_step_gradient, driver_buffers, points, quick_mode, sizes
 
 import numba_ad as ad
 from numba_ad.tape import drivers
-
-from ad_bench_problems import PROBLEMS, complex_step_gradient, driver_buffers, points, quick_mode, sizes
 
 RTOL_GRAD = 1e-10
 RTOL_VALUE = 1e-12
@@ -34,14 +34,14 @@ IDS = [f"{name}-n{n}" for name, n in CASES]
 TRACE_ROUNDS = {10: 50, 1000: 10, 100_000: 3}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def recorded(name, n):
     """(tape, x_rec, x_rep), traced once per session at x_rec."""
     x_rec, x_rep = points(n)
     return ad.trace(PROBLEMS[name].traced, x_rec), x_rec, x_rep
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hand_result(name, n):
     """(value, gradient) of the hand-written kernel at the replay point."""
     _, x_rep = points(n)

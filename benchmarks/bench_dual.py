@@ -19,16 +19,16 @@ float_chain or float_dot), the baseline timed in the same test with time.perf_co
 shared machine drifts, so both are timed together). Timings are never asserted; every
 benchmark checks its result. NUMBA_AD_BENCH_QUICK=1 keeps n = 10 only.
 """
+
 import time
 
 import numpy as np
 import pytest
+from ad_bench_problems import PROBLEMS, complex_step_gradient, points, quick_mode
 from numba import njit
 
-from numba_ad.dual import forward as fwd
 from numba_ad.dual import Dual, DualArray
-
-from ad_bench_problems import PROBLEMS, complex_step_gradient, points, quick_mode
+from numba_ad.dual import forward as fwd
 
 SIZES = (10,) if quick_mode() else (10, 1000)
 CASES = [(name, n) for name in PROBLEMS for n in SIZES]
@@ -148,7 +148,7 @@ def test_multiply(benchmark, kind):
     benchmark.extra_info.update(kind=kind, n_multiplies=N_MULTIPLY, quick=quick_mode())
     if kind.endswith("chain"):
         result = benchmark(_chain, x, N_MULTIPLY)
-        expected = x.value ** N_MULTIPLY if kind == "dual_chain" else x**N_MULTIPLY
+        expected = x.value**N_MULTIPLY if kind == "dual_chain" else x**N_MULTIPLY
         baseline, base_args = _chain, (1.0 + 1e-7, N_MULTIPLY)
     else:
         result = benchmark(_dot, a, b)
@@ -157,8 +157,7 @@ def test_multiply(benchmark, kind):
     if kind.startswith("dual"):
         _ratio(benchmark, baseline, *base_args)
         # d/dx x^N = N x^(N-1); d/da sum a_i b_i along (1, ..., 1) = sum b_i
-        deriv = (N_MULTIPLY * x.value ** (N_MULTIPLY - 1) if kind == "dual_chain"
-                 else float(np.sum(b.value)))
+        deriv = N_MULTIPLY * x.value ** (N_MULTIPLY - 1) if kind == "dual_chain" else float(np.sum(b.value))
         assert result.deriv == pytest.approx(deriv, rel=1e-9)
         result = result.value
     stats = getattr(benchmark, "stats", None)

@@ -15,6 +15,7 @@ is steadier than a ratio of two medians taken minutes apart). Timings are never 
 NUMBA_AD_BENCH_QUICK=1 restricts n to 10 and 1000. ``python benchmarks/bench_nb.py`` prints
 the ratios without pytest.
 """
+
 import functools
 import math
 import time
@@ -22,12 +23,11 @@ from statistics import median
 
 import numpy as np
 import pytest
+from ad_bench_problems import PROBLEMS, p1_value_and_grad, p2_value_and_grad, points, quick_mode, sizes
 from numba import njit
 
 import numba_ad as ad
 from numba_ad.tape import nb
-
-from ad_bench_problems import PROBLEMS, p1_value_and_grad, p2_value_and_grad, points, quick_mode, sizes
 
 SIZES = sizes()
 CASES = [(name, n) for name in PROBLEMS for n in SIZES]
@@ -63,7 +63,7 @@ def p2_hand_loop(x, g, R):
 HAND_LOOPS = {"P1": p1_hand_loop, "P2": p2_hand_loop}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def recorded(name, n):
     """(tape arrays, workspace, x_rep), traced at x_rec once per session."""
     x_rec, x_rep = points(n)
@@ -177,6 +177,8 @@ def njit_call_ns(name, n, repeats=5):
 if __name__ == "__main__":
     for name, n in CASES:
         tape_ns, hand_ns = njit_call_ns(name, n)
-        print(f"{name} n={n:>6}: nb.value_and_gradient_into in @njit {tape_ns:12.1f} ns/call, "
-              f"hand-written {hand_ns:10.1f} ns/call, paired ratio {paired_ratio(name, n):5.2f}x; "
-              f"from Python {python_call_ns(name, n):12.1f} ns/call")
+        print(
+            f"{name} n={n:>6}: nb.value_and_gradient_into in @njit {tape_ns:12.1f} ns/call, "
+            f"hand-written {hand_ns:10.1f} ns/call, paired ratio {paired_ratio(name, n):5.2f}x; "
+            f"from Python {python_call_ns(name, n):12.1f} ns/call"
+        )

@@ -19,18 +19,18 @@ absolute times drift) and the target for that ratio. Timings are never asserted;
 benchmark checks its gradient (hand-written gradients for P1, P2, P4; central differences of
 the floor for GMM). Needs no peer library: benchmarks/peers.py compares with JAX and others.
 """
+
 import functools
 import time
 from statistics import median
 
 import numpy as np
 import pytest
+from ad_bench_problems import PROBLEMS, p2_floor_many, points, quick_mode
+from gmm import gmm_floor, gmm_numpy, make_data
 from numba import njit
 
 import numba_ad as ad
-
-from ad_bench_problems import PROBLEMS, p2_floor_many, points, quick_mode
-from gmm import gmm_floor, gmm_numpy, make_data
 
 QUICK = quick_mode()
 BIG = 1000 if QUICK else 100_000
@@ -66,7 +66,8 @@ def _optimized(tape):
 
 class Setup:
     """floor(): the value, timed; gradient(): numba_ad's gradient, timed; compiled(): the same
-    through tape.compile() (NotCompilable's message instead when the tape is not compilable); check: what they must give."""
+    through tape.compile() (NotCompilable's message instead when the tape is not compilable);
+    check: what they must give."""
 
     def __init__(self, floor, gradient, check, compiled=None):
         self.floor, self.gradient, self.check, self.compiled = floor, gradient, check, compiled
@@ -80,7 +81,7 @@ def _compiled(tape, call):
     return lambda: call(compiled)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def setup(name):
     size = CASES[name]
     if name in ("P1", "P2"):
@@ -89,25 +90,34 @@ def setup(name):
         g_hand = np.empty(size)
         PROBLEMS[name].value_and_grad(x, g_hand)
         floor = PROBLEMS[name].floor
-        return Setup(lambda: floor(x), lambda: tape.gradient(x),
-                     lambda g: np.testing.assert_allclose(g, g_hand, rtol=RTOL, atol=RTOL),
-                     _compiled(tape, lambda c: c.gradient(x)))
+        return Setup(
+            lambda: floor(x),
+            lambda: tape.gradient(x),
+            lambda g: np.testing.assert_allclose(g, g_hand, rtol=RTOL, atol=RTOL),
+            _compiled(tape, lambda c: c.gradient(x)),
+        )
     if name in GMM_SIZES:
         D = make_data(*GMM_SIZES[name], size)
         tape = _optimized(ad.trace(lambda p: gmm_numpy(p, D.x, D.K, D.d), D.p_rec))
         v = np.random.default_rng(5).normal(size=D.p_rep.shape[0])
         h = 1e-6
         fd = (gmm_floor(D.p_rep + h * v, D.x, D.K, D.d) - gmm_floor(D.p_rep - h * v, D.x, D.K, D.d)) / (2 * h)
-        return Setup(lambda: gmm_floor(D.p_rep, D.x, D.K, D.d), lambda: tape.gradient(D.p_rep),
-                     lambda g: np.testing.assert_allclose(g @ v, fd, rtol=1e-6),
-                     _compiled(tape, lambda c: c.gradient(D.p_rep)))
+        return Setup(
+            lambda: gmm_floor(D.p_rep, D.x, D.K, D.d),
+            lambda: tape.gradient(D.p_rep),
+            lambda g: np.testing.assert_allclose(g @ v, fd, rtol=1e-6),
+            _compiled(tape, lambda c: c.gradient(D.p_rep)),
+        )
     X = np.random.default_rng([20240613, 10, size]).uniform(-1.0, 1.0, (size, 10))
     tape = _optimized(ad.trace(p2_array, X[0] * 0.5))
     gradient_many, out, G_hand = tape.gradient_many, np.empty(size), np.empty_like(X)
     p2_gradient_many_hand(X, G_hand)
-    return Setup(lambda: p2_floor_many(X, out), lambda: gradient_many(X),
-                 lambda G: np.testing.assert_allclose(G, G_hand, rtol=RTOL, atol=RTOL),
-                 _compiled(tape, lambda c: c.gradient_many(X)))
+    return Setup(
+        lambda: p2_floor_many(X, out),
+        lambda: gradient_many(X),
+        lambda G: np.testing.assert_allclose(G, G_hand, rtol=RTOL, atol=RTOL),
+        _compiled(tape, lambda c: c.gradient_many(X)),
+    )
 
 
 def _batch_time(fn, k):

@@ -15,22 +15,22 @@ NumPy reference. NUMBA_AD_BENCH_QUICK=1 keeps n = 100 only.
 
     .venv/bin/python benchmarks/bench_second_order.py   # the figures by hand, paired ratios
 """
+
 import functools
 import timeit
 
 import numpy as np
 import pytest
+from ad_bench_problems import PROBLEMS, points, quick_mode
 
 import numba_ad as ad
 from numba_ad.tape import drivers
-
-from ad_bench_problems import PROBLEMS, points, quick_mode
 
 HESSIAN_SIZES = (100,) if quick_mode() else (100, 1000)
 TAYLOR_N, TAYLOR_DEGREE = 1000, 10
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def recorded(name, n):
     """(tape, x_rep, v): traced at the recording point, replayed at another."""
     x_rec, x_rep = points(n)
@@ -38,7 +38,7 @@ def recorded(name, n):
     return ad.trace(PROBLEMS[name].traced, x_rec), x_rep, v
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def floor_seconds(name, n):
     """Median-of-best seconds per call of the floor, for the ratios in extra_info."""
     floor = PROBLEMS[name].floor
@@ -71,7 +71,7 @@ def p2_taylor_reference(x, v, degree, N=64):
     values = reference(x[None, :] + t[:, None] * v[None, :])
     c = np.fft.fft(values) / N
     powers = r ** np.arange(degree + 1)
-    return (c[:degree + 1] / powers).real, 1e-10 * np.max(np.abs(values)) / powers
+    return (c[: degree + 1] / powers).real, 1e-10 * np.max(np.abs(values)) / powers
 
 
 def _info(benchmark, group, name, n, kind, tape):
@@ -177,8 +177,11 @@ def main(rounds=11, batch_s=0.02):
 
     tape, x, v = recorded("P1", 100)
     floor = PROBLEMS["P1"].floor
-    calls = {"tape.hvp(x, v)": lambda: tape.hvp(x, v), "tape.hessian(x)": lambda: tape.hessian(x),
-             "tape.gradient(x) (for scale)": lambda: tape.gradient(x)}
+    calls = {
+        "tape.hvp(x, v)": lambda: tape.hvp(x, v),
+        "tape.hessian(x)": lambda: tape.hessian(x),
+        "tape.gradient(x) (for scale)": lambda: tape.gradient(x),
+    }
     for fn in [lambda: floor(x), *calls.values()]:
         fn()  # compile before timing
     ref, times, ratios = Paired(lambda: floor(x), calls, rounds, batch_s).run()

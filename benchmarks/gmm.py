@@ -26,6 +26,7 @@ Versions:
 * ``gmm_loops(p, x, K, d)``: loop style on scalars p[j], for numba_ad's scalar tracing;
 * ``gmm_casadi(K, d, x, expand)``: a CasADi Function (p -> f).
 """
+
 import math
 from typing import NamedTuple
 
@@ -134,8 +135,8 @@ def _logsumexp(v):
 def _unpack(p, K, d, reshape):
     m_icf = d * (d + 1) // 2
     alphas = p[:K]
-    means = reshape(p[K:K + K * d], (K, d))
-    icf = reshape(p[K + K * d:], (K, m_icf))
+    means = reshape(p[K : K + K * d], (K, d))
+    icf = reshape(p[K + K * d :], (K, m_icf))
     return alphas, means, icf[:, :d], icf[:, d:]
 
 
@@ -266,8 +267,8 @@ def gmm_casadi(K, d, x, expand=True):
     a0, i0 = K, K + K * d
     main = []
     for k in range(K):
-        q = p[i0 + k * m_icf:i0 + k * m_icf + d]
-        xc = xi - p[a0 + k * d:a0 + (k + 1) * d]
+        q = p[i0 + k * m_icf : i0 + k * m_icf + d]
+        xc = xi - p[a0 + k * d : a0 + (k + 1) * d]
         qx = [ca.exp(q[j]) * xc[j] for j in range(d)]
         pos = i0 + k * m_icf + d
         for c in range(d):

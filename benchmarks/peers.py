@@ -22,6 +22,7 @@ tape.gradient(x) on NumPy arrays. JAX (XLA's defaults), numba_ad's gradient_many
 hand-written P4 loop may use both cores; PyTorch is held to one thread (see build_torch);
 the floors and numba_ad's other calls use one.
 """
+
 import argparse
 import atexit
 import gc
@@ -33,25 +34,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 if "NUMBA_CACHE_DIR" not in os.environ:  # as report.py: a stale cache cannot hide an edit to numba_ad
     _CACHE = tempfile.mkdtemp(prefix="numba_ad_peers_cache_")
     os.environ["NUMBA_CACHE_DIR"] = _CACHE
     atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
-import numpy as np  # noqa: E402
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
 import numba_ad as ad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ad_bench_problems import PROBLEMS, p2_floor_many, points  # noqa: E402
-from report import calibrate, per_call  # noqa: E402
 from gmm import gmm_casadi, gmm_floor, gmm_numpy, gmm_torch, make_data  # noqa: E402
+from report import calibrate, per_call  # noqa: E402
 
 TOOLS = ("numba_ad", "hand", "jax", "casadi", "casadi-C", "autograd", "torch")
 RTOL = 1e-9
@@ -78,8 +80,14 @@ def cases(quick):
         Case("P1-10", "P1 gradient n=10", "vector", "P1", (10,), 2.0),
         Case("P2-1e5", f"P2 gradient n={big}", "vector", "P2", (big,), 1.5),
         Case("GMM-small", "GMM d=2 K=5 n=1000", "gmm", "GMM", (2, 5, 1000), 2.0),
-        Case("GMM-big", f"GMM d=10 K=25 n={1000 if quick else 10_000}", "gmm", "GMM",
-             (10, 25, 1000 if quick else 10_000), 3.0),
+        Case(
+            "GMM-big",
+            f"GMM d=10 K=25 n={1000 if quick else 10_000}",
+            "gmm",
+            "GMM",
+            (10, 25, 1000 if quick else 10_000),
+            3.0,
+        ),
         Case("P4", f"P4 P2 n=10 at N={many} points", "many", "P2", (10, many), 0.7),
     ]
 
@@ -99,12 +107,12 @@ class Candidate(NamedTuple):
 # ---------------------------------------------------------------------------------------
 def p1_xp(x, xp):
     head, tail = x[..., :-1], x[..., 1:]
-    return xp.sum(100.0 * (tail - head ** 2) ** 2 + (1.0 - head) ** 2, axis=-1)
+    return xp.sum(100.0 * (tail - head**2) ** 2 + (1.0 - head) ** 2, axis=-1)
 
 
 def p2_xp(x, xp):
     head, tail = x[..., :-1], x[..., 1:]
-    q = 1.0 + head ** 2
+    q = 1.0 + head**2
     return xp.sum(xp.sin(head) * xp.exp(xp.cos(tail)) / q + xp.log(q), axis=-1)
 
 
@@ -112,14 +120,14 @@ def p1_casadi(x):
     import casadi as ca
 
     head, tail = x[:-1], x[1:]
-    return ca.sum1(100.0 * (tail - head ** 2) ** 2 + (1.0 - head) ** 2)
+    return ca.sum1(100.0 * (tail - head**2) ** 2 + (1.0 - head) ** 2)
 
 
 def p2_casadi(x):
     import casadi as ca
 
     head, tail = x[:-1], x[1:]
-    q = 1.0 + head ** 2
+    q = 1.0 + head**2
     return ca.sum1(ca.sin(head) * ca.exp(ca.cos(tail)) / q + ca.log(q))
 
 
@@ -178,8 +186,14 @@ def faster(calls):
         call()
         best[dense] = min(timed(call)[1] for _ in range(3))
     dense = min(best, key=best.get)
-    return dense, calls[dense], (f"{'dense einsum' if dense else 'row-by-row'} formulation "
-                                 f"(time dense / row-by-row {best[True] / best[False]:.2f})")
+    return (
+        dense,
+        calls[dense],
+        (
+            f"{'dense einsum' if dense else 'row-by-row'} formulation "
+            f"(time dense / row-by-row {best[True] / best[False]:.2f})"
+        ),
+    )
 
 
 def build_numba_ad(case, data):
@@ -230,8 +244,10 @@ def build_jax(case, data):
     if case.kind == "gmm":
         D = data.extra["D"]
         xj = jnp.asarray(D.x)
-        fns = {dense: jax.jit(jax.grad(lambda p, dense=dense: gmm_numpy(p, xj, D.K, D.d, jnp, dense)))
-               for dense in (False, True)}
+        fns = {
+            dense: jax.jit(jax.grad(lambda p, dense=dense: gmm_numpy(p, xj, D.K, D.d, jnp, dense)))
+            for dense in (False, True)
+        }
         calls = {dense: (lambda fn=fn: fn(x).block_until_ready()) for dense, fn in fns.items()}
         first = {dense: timed(call)[1] for dense, call in calls.items()}
         dense, call, note = faster(calls)
@@ -301,8 +317,13 @@ def build_casadi_c(case, data):
     shutil.move(source, work / source.name)
     library = work / "peers_grad.so"
     opt = "-O2" if size <= 1_000_000 else "-O1"  # -O2 on MBs of straight-line code is much slower
-    _, t_gcc = timed(lambda: subprocess.run(["gcc", opt, "-shared", "-fPIC", str(work / source.name), "-o",
-                                             str(library), "-lm"], check=True, capture_output=True))
+    _, t_gcc = timed(
+        lambda: subprocess.run(
+            ["gcc", opt, "-shared", "-fPIC", str(work / source.name), "-o", str(library), "-lm"],
+            check=True,
+            capture_output=True,
+        )
+    )
     import casadi as ca
 
     E = ca.external(G.name(), str(library))
@@ -317,8 +338,10 @@ def build_autograd(case, data):
     setup = "none (records at every call)"
     if case.kind == "gmm":
         D = data.extra["D"]
-        fns = {dense: autograd.grad(lambda p, dense=dense: gmm_numpy(p, D.x, D.K, D.d, anp, dense))
-               for dense in (False, True)}
+        fns = {
+            dense: autograd.grad(lambda p, dense=dense: gmm_numpy(p, D.x, D.K, D.d, anp, dense))
+            for dense in (False, True)
+        }
         dense, call, note = faster({dense: (lambda fn=fn: fn(data.x)) for dense, fn in fns.items()})
         return Candidate(call, call, f"{setup}; {note}")
     if case.kind == "many":  # rows are independent: the gradient of the sum holds each row's gradient
@@ -340,8 +363,10 @@ def build_torch(case, data):
     if case.kind == "gmm":
         D = data.extra["D"]
         xt = torch.from_numpy(D.x)
-        calls = {dense: (lambda dense=dense: torch.autograd.grad(gmm_torch(x, xt, D.K, D.d, dense), x)[0])
-                 for dense in (False, True)}
+        calls = {
+            dense: (lambda dense=dense: torch.autograd.grad(gmm_torch(x, xt, D.K, D.d, dense), x)[0])
+            for dense in (False, True)
+        }
         dense, call, note = faster(calls)
         setup += f"; {note}"
     else:
@@ -353,8 +378,15 @@ def build_torch(case, data):
     return Candidate(call, lambda: call().numpy(), setup)
 
 
-BUILDERS = {"numba_ad": build_numba_ad, "hand": build_hand, "jax": build_jax, "casadi": build_casadi,
-            "casadi-C": build_casadi_c, "autograd": build_autograd, "torch": build_torch}
+BUILDERS = {
+    "numba_ad": build_numba_ad,
+    "hand": build_hand,
+    "jax": build_jax,
+    "casadi": build_casadi,
+    "casadi-C": build_casadi_c,
+    "autograd": build_autograd,
+    "torch": build_torch,
+}
 MODULES = {"jax": "jax", "casadi": "casadi", "casadi-C": "casadi", "autograd": "autograd", "torch": "torch"}
 
 
@@ -466,8 +498,12 @@ def run_case(case, tools, rounds, batch_s):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (1e4 for 1e5), 3 rounds")
-    parser.add_argument("--only", action="append", metavar="PROBLEM",
-                        help="run only this problem (repeatable): " + ", ".join(c.key for c in cases(False)))
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PROBLEM",
+        help="run only this problem (repeatable): " + ", ".join(c.key for c in cases(False)),
+    )
     parser.add_argument("--tools", help="comma-separated subset of " + ",".join(TOOLS))
     args = parser.parse_args()
     global QUICK
@@ -489,8 +525,10 @@ def main():
     for case in selected:
         rows.append((case, *run_case(case, tools, rounds, batch_s)))
 
-    print(f"numba_ad vs peers ({'quick' if args.quick else 'full'} mode): gradient time / floor time, median of "
-          f"{rounds} paired rounds")
+    print(
+        f"numba_ad vs peers ({'quick' if args.quick else 'full'} mode): gradient time / floor time, median of "
+        f"{rounds} paired rounds"
+    )
     versions = [f"numba {numba.__version__}", f"numpy {np.__version__}"]
     for dist in ("jax", "jaxlib", "casadi", "autograd", "torch"):
         try:
@@ -506,10 +544,15 @@ def main():
     for case, cells, setups, t_floor, ratio in rows:
         status = "-" if ratio is None else ("ok" if ratio <= case.target else "MISS")
         floor = fmt_time(t_floor) if t_floor is not None else "-"
-        print(f"{case.label:{width}} {floor:>9} " + " ".join(f"{cells.get(t, '-'):>9}" for t in tools)
-              + f"  <={case.target:<4g}  {status}")
-    print("  hand: hand-written @njit gradient (P4: prange over points); casadi: SX virtual machine;"
-          " casadi-C: CasADi's generated C, gcc")
+        print(
+            f"{case.label:{width}} {floor:>9} "
+            + " ".join(f"{cells.get(t, '-'):>9}" for t in tools)
+            + f"  <={case.target:<4g}  {status}"
+        )
+    print(
+        "  hand: hand-written @njit gradient (P4: prange over points); casadi: SX virtual machine;"
+        " casadi-C: CasADi's generated C, gcc"
+    )
     print()
     print("Set-up cost per tool (tracing, compiling; paid once per function):")
     for case, cells, setups, *_ in rows:

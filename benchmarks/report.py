@@ -21,6 +21,7 @@ because the targets are written that way; they drift with the machine.
 Unless NUMBA_CACHE_DIR is already set, the report compiles into a fresh temporary cache
 directory (removed at exit), so a stale cache cannot hide an edit to the library.
 """
+
 import argparse
 import atexit
 import gc
@@ -45,9 +46,8 @@ if "NUMBA_CACHE_DIR" not in os.environ:  # must happen before numba is imported
 else:
     CACHE_NOTE = f"NUMBA_CACHE_DIR={os.environ['NUMBA_CACHE_DIR']} (given by the caller)"
 
-import numpy as np  # noqa: E402
-
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 import numba_ad as ad  # noqa: E402
@@ -261,8 +261,9 @@ def measure_dispatch(tape, n, rounds, batch_s):
     args = (tape.arrays, x, b["p"], b["w"], b["d_a"], b["d_b"], b["w_bar"], b["g"])
     dispatch_probe_tape(*args)
     dispatch_probe_x(x)
-    ref, times, ratios = Paired(lambda: dispatch_probe_x(x), {"tape": lambda: dispatch_probe_tape(*args)},
-                                rounds, batch_s).run()
+    ref, times, ratios = Paired(
+        lambda: dispatch_probe_x(x), {"tape": lambda: dispatch_probe_tape(*args)}, rounds, batch_s
+    ).run()
     return median(ref), median(times["tape"])
 
 
@@ -290,8 +291,14 @@ def start_run(cache_dir):
     for var in ("NUMBA_AD_CACHE", "NUMBA_DISABLE_JIT"):  # measure the default configuration
         env.pop(var, None)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", COLD_SCRIPT], env=env, cwd=tempfile.gettempdir(),
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", COLD_SCRIPT],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"start-up subprocess failed:\n{proc.stderr}")
@@ -319,17 +326,24 @@ def measure_startup(n_cold, n_warm):
 # ---------------------------------------------------------------------------------------
 def source_state():
     try:
-        head = subprocess.run(["git", "--no-optional-locks", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--", "numba_ad"],
-                               cwd=REPO, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "--no-optional-locks", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain", "--", "numba_ad"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         head, dirty = "?", ""
     digest = hashlib.sha256()
     for path in sorted((REPO / "numba_ad").glob("*.py")):
         digest.update(path.read_bytes())
-    return f"commit {head or '?'}{' + uncommitted edits in numba_ad/' if dirty else ''}, " \
-           f"numba_ad/*.py sha256 {digest.hexdigest()[:12]}"
+    return (
+        f"commit {head or '?'}{' + uncommitted edits in numba_ad/' if dirty else ''}, "
+        f"numba_ad/*.py sha256 {digest.hexdigest()[:12]}"
+    )
 
 
 def status(value, target):
@@ -374,59 +388,89 @@ def main():
     p = out.append
     p(f"numba_ad performance report ({'quick' if quick else 'full'} mode)")
     p(f"  {source_state()}")
-    p(f"  Python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}, "
-      f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}); {CACHE_NOTE}")
-    p(f"  {rounds} rounds per size, batches of ~{batch_s * 1e3:.0f} ms; ratio = median of paired "
-      f"ratios [25th-75th percentile]")
+    p(
+        f"  Python {platform.python_version()}, numba {numba.__version__}, numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}); {CACHE_NOTE}"
+    )
+    p(
+        f"  {rounds} rounds per size, batches of ~{batch_s * 1e3:.0f} ms; ratio = median of paired "
+        f"ratios [25th-75th percentile]"
+    )
     p("")
     p("Replay, called from Python (each call pays numba dispatch), ratio to the floor f(x):")
-    hdr = (f"{'problem':7} {'n':>6} {'n_ops':>8} {'floor':>9}  {'hand grad/floor':>22}  "
-           f"{'primal eval_into/floor':>22}  {'grad value_and_gradient_into':>28}  {'tape.gradient(x)/floor':>22}")
+    hdr = (
+        f"{'problem':7} {'n':>6} {'n_ops':>8} {'floor':>9}  {'hand grad/floor':>22}  "
+        f"{'primal eval_into/floor':>22}  {'grad value_and_gradient_into':>28}  {'tape.gradient(x)/floor':>22}"
+    )
     p(hdr)
     for (name, n), r in replay.items():
-        p(f"{name:7} {n:>6} {tapes[name, n].n_ops:>8} {fmt_time(median(r['ref_py'])):>9}  "
-          f"{fmt_ratio(r['r_py']['hand']):>22}  {fmt_ratio(r['r_py']['primal']):>22}  "
-          f"{fmt_ratio(r['r_py']['grad']):>28}  {fmt_ratio(r['r_py']['tape.gradient']):>22}")
+        p(
+            f"{name:7} {n:>6} {tapes[name, n].n_ops:>8} {fmt_time(median(r['ref_py'])):>9}  "
+            f"{fmt_ratio(r['r_py']['hand']):>22}  {fmt_ratio(r['r_py']['primal']):>22}  "
+            f"{fmt_ratio(r['r_py']['grad']):>28}  {fmt_ratio(r['r_py']['tape.gradient']):>22}"
+        )
     p("")
-    p("Replay, kernels called inside an @njit loop (no dispatch: the sweeps alone), ratio to the floor in the same loop:")
-    p(f"{'problem':7} {'n':>6} {'n_ops':>8} {'floor':>9}  {'hand grad/floor':>22}  "
-      f"{'primal/floor':>22}  {'grad/floor':>28}")
+    p(
+        "Replay, kernels called inside an @njit loop (no dispatch: the sweeps alone), "
+        "ratio to the floor in the same loop:"
+    )
+    p(
+        f"{'problem':7} {'n':>6} {'n_ops':>8} {'floor':>9}  {'hand grad/floor':>22}  "
+        f"{'primal/floor':>22}  {'grad/floor':>28}"
+    )
     for (name, n), r in replay.items():
-        p(f"{name:7} {n:>6} {tapes[name, n].n_ops:>8} {fmt_time(median(r['ref_nj'])):>9}  "
-          f"{fmt_ratio(r['r_nj']['hand']):>22}  {fmt_ratio(r['r_nj']['primal']):>22}  "
-          f"{fmt_ratio(r['r_nj']['grad']):>28}")
+        p(
+            f"{name:7} {n:>6} {tapes[name, n].n_ops:>8} {fmt_time(median(r['ref_nj'])):>9}  "
+            f"{fmt_ratio(r['r_nj']['hand']):>22}  {fmt_ratio(r['r_nj']['primal']):>22}  "
+            f"{fmt_ratio(r['r_nj']['grad']):>28}"
+        )
     p("")
-    p(f"Dispatch cost of an empty @njit function called from Python: f(x) {fmt_time(dispatch_x)}, "
-      f"f(tape.arrays, x, p, w, d_a, d_b, w_bar, g) {fmt_time(dispatch_tape)}")
+    p(
+        f"Dispatch cost of an empty @njit function called from Python: f(x) {fmt_time(dispatch_x)}, "
+        f"f(tape.arrays, x, p, w, d_a, d_b, w_bar, g) {fmt_time(dispatch_tape)}"
+    )
     p("")
     p(f"Time per recorded op at n={big} (median time / tape.n_ops; absolute, drifts with the machine):")
-    p(f"{'problem':7} {'n_ops':>8} {'primal (py)':>12} {'primal (njit)':>14} {'grad (py)':>10} "
-      f"{'grad (njit)':>12} {'tape.gradient':>14} {'floor':>8}   ns/op")
+    p(
+        f"{'problem':7} {'n_ops':>8} {'primal (py)':>12} {'primal (njit)':>14} {'grad (py)':>10} "
+        f"{'grad (njit)':>12} {'tape.gradient':>14} {'floor':>8}   ns/op"
+    )
     ns = {}
     for name in PROBLEMS:
         r, n_ops = replay[name, big], tapes[name, big].n_ops
-        row = dict(primal_py=median(r["t_py"]["primal"]), primal_nj=median(r["t_nj"]["primal"]),
-                   grad_py=median(r["t_py"]["grad"]), grad_nj=median(r["t_nj"]["grad"]),
-                   tape=median(r["t_py"]["tape.gradient"]), floor=median(r["ref_py"]))
+        row = dict(
+            primal_py=median(r["t_py"]["primal"]),
+            primal_nj=median(r["t_nj"]["primal"]),
+            grad_py=median(r["t_py"]["grad"]),
+            grad_nj=median(r["t_nj"]["grad"]),
+            tape=median(r["t_py"]["tape.gradient"]),
+            floor=median(r["ref_py"]),
+        )
         ns[name] = {k: v / n_ops * 1e9 for k, v in row.items()}
         v = ns[name]
-        p(f"{name:7} {n_ops:>8} {v['primal_py']:>12.2f} {v['primal_nj']:>14.2f} {v['grad_py']:>10.2f} "
-          f"{v['grad_nj']:>12.2f} {v['tape']:>14.2f} {v['floor']:>8.2f}")
+        p(
+            f"{name:7} {n_ops:>8} {v['primal_py']:>12.2f} {v['primal_nj']:>14.2f} {v['grad_py']:>10.2f} "
+            f"{v['grad_nj']:>12.2f} {v['tape']:>14.2f} {v['floor']:>8.2f}"
+        )
     p("  (floor column: the floor's time divided by the tape's n_ops, for scale)")
     p("")
     p("Tracing, ad.trace(f, x_rec) (absolute; median [min] over repeats):")
     p(f"{'problem':7} {'n':>6} {'n_ops':>8} {'repeats':>7} {'time':>10} {'us/op':>14}")
     for (name, n), times in trace_times.items():
         n_ops = tapes[name, n].n_ops
-        p(f"{name:7} {n:>6} {n_ops:>8} {len(times):>7} {fmt_time(median(times)):>10} "
-          f"{median(times) / n_ops * 1e6:>6.2f} [{min(times) / n_ops * 1e6:.2f}]")
+        p(
+            f"{name:7} {n:>6} {n_ops:>8} {len(times):>7} {fmt_time(median(times)):>10} "
+            f"{median(times) / n_ops * 1e6:>6.2f} [{min(times) / n_ops * 1e6:.2f}]"
+        )
     p("")
     p("Start-up: a subprocess (sys.executable) runs import numba_ad; trace P1 n=10; tape.gradient(x)")
     for label, runs in (("cold (fresh empty NUMBA_CACHE_DIR)", colds), ("warm (same cache dir again)", warms)):
         for run in runs:
-            p(f"  {label:36} import {run['import_s']:6.2f} s  trace {run['trace_s']:6.3f} s  first gradient "
-              f"{run['gradient_s']:6.2f} s  = {run['total_s']:6.2f} s in process, {run['process_wall_s']:6.2f} s "
-              f"process wall")
+            p(
+                f"  {label:36} import {run['import_s']:6.2f} s  trace {run['trace_s']:6.3f} s  first gradient "
+                f"{run['gradient_s']:6.2f} s  = {run['total_s']:6.2f} s in process, {run['process_wall_s']:6.2f} s "
+                f"process wall"
+            )
     p("")
 
     cold = median([r["total_s"] for r in colds])
@@ -437,13 +481,24 @@ def main():
         for how, key in (("driver", "grad"), ("tape.gradient", "tape.gradient")):
             value = median(r["r_py"][key])
             target = TARGETS["p1_grad_ratio"] if name == "P1" else None
-            rows.append((f"{name} n={big} gradient / floor ({how})", f"{value:.1f}x",
-                         f"<= {TARGETS['p1_grad_ratio']:.0f}x" if target else "-",
-                         status(value, target) if target else "-"))
+            rows.append(
+                (
+                    f"{name} n={big} gradient / floor ({how})",
+                    f"{value:.1f}x",
+                    f"<= {TARGETS['p1_grad_ratio']:.0f}x" if target else "-",
+                    status(value, target) if target else "-",
+                )
+            )
     for name in PROBLEMS:
         value = ns[name]["grad_py"]
-        rows.append((f"{name} n={big} primal+adjoint ns/op (driver)", f"{value:.2f} ns",
-                     f"<= {TARGETS['grad_ns_per_op']:.0f} ns", status(value, TARGETS["grad_ns_per_op"])))
+        rows.append(
+            (
+                f"{name} n={big} primal+adjoint ns/op (driver)",
+                f"{value:.2f} ns",
+                f"<= {TARGETS['grad_ns_per_op']:.0f} ns",
+                status(value, TARGETS["grad_ns_per_op"]),
+            )
+        )
     for name in PROBLEMS:
         rows.append((f"{name} n={big} primal ns/op (driver)", f"{ns[name]['primal_py']:.2f} ns", "-", "-"))
     for name in PROBLEMS:
@@ -451,12 +506,30 @@ def main():
             if n < 1000:
                 continue
             value = median(trace_times[name, n]) / tapes[name, n].n_ops * 1e6
-            rows.append((f"{name} n={n} tracing us/op", f"{value:.2f} us",
-                         f"<= {TARGETS['trace_us_per_op']:.0f} us", status(value, TARGETS["trace_us_per_op"])))
-    rows.append(("cold start: import + trace + first gradient", f"{cold:.2f} s", f"<= {TARGETS['cold_s']:.0f} s",
-                 status(cold, TARGETS["cold_s"])))
-    rows.append(("warm start: same, populated cache", f"{warm:.2f} s", f"<= {TARGETS['warm_s']:.0f} s",
-                 status(warm, TARGETS["warm_s"])))
+            rows.append(
+                (
+                    f"{name} n={n} tracing us/op",
+                    f"{value:.2f} us",
+                    f"<= {TARGETS['trace_us_per_op']:.0f} us",
+                    status(value, TARGETS["trace_us_per_op"]),
+                )
+            )
+    rows.append(
+        (
+            "cold start: import + trace + first gradient",
+            f"{cold:.2f} s",
+            f"<= {TARGETS['cold_s']:.0f} s",
+            status(cold, TARGETS["cold_s"]),
+        )
+    )
+    rows.append(
+        (
+            "warm start: same, populated cache",
+            f"{warm:.2f} s",
+            f"<= {TARGETS['warm_s']:.0f} s",
+            status(warm, TARGETS["warm_s"]),
+        )
+    )
     p("Targets" + ("" if big == 100_000 else f" (quick mode: n={big} stands in for n=100000)") + ":")
     p(f"  {'figure':48} {'measured':>10} {'target':>10}  status")
     for label, value, target, st in rows:

@@ -9,6 +9,7 @@ plain P1 (no comparison ops: the cost of recording the comparisons as well).
 Switching: ``ad.function`` of a two-piece P1, fn.gradient alternating between the pieces,
 per call, against fn.gradient staying on one piece and against tape.gradient.
 """
+
 import argparse
 import os
 import sys
@@ -18,10 +19,18 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numba_ad as ad  # noqa: E402
-from ad_bench_problems import (driver_buffers, p1_guarded, p1_traced, p1_two_pieces, points,  # noqa: E402
-                               two_piece_points, without_guard_checks)
+from ad_bench_problems import (
+    driver_buffers,
+    p1_guarded,
+    p1_traced,
+    p1_two_pieces,
+    points,  # noqa: E402
+    two_piece_points,
+    without_guard_checks,
+)
 from report import Paired, fmt_ratio, loop_grad, source_state  # noqa: E402
+
+import numba_ad as ad  # noqa: E402
 
 TARGET_GUARD_OVERHEAD = 0.05
 
@@ -39,8 +48,12 @@ def guard_figures(n, rounds, batch_s):
     plain = ad.trace(p1_traced, x_rec)
     unchecked = without_guard_checks(guarded)
     np.testing.assert_allclose(guarded.gradient(x), plain.gradient(x), rtol=1e-13)
-    _, _, ratios = Paired(njit_gradient_loop(unchecked, x), dict(
-        checked=njit_gradient_loop(guarded, x), unguarded=njit_gradient_loop(plain, x)), rounds, batch_s).run()
+    _, _, ratios = Paired(
+        njit_gradient_loop(unchecked, x),
+        dict(checked=njit_gradient_loop(guarded, x), unguarded=njit_gradient_loop(plain, x)),
+        rounds,
+        batch_s,
+    ).run()
     return guarded, plain, ratios
 
 
@@ -54,8 +67,12 @@ def switch_figures(n, rounds, batch_s):
         fn.gradient(x_a)
         fn.gradient(x_b)
 
-    _, _, ratios = Paired(lambda: fn.gradient(x_a), dict(
-        alternating_pair=alternating, tape_gradient=lambda: tape.gradient(x_a)), rounds, batch_s).run()
+    _, _, ratios = Paired(
+        lambda: fn.gradient(x_a),
+        dict(alternating_pair=alternating, tape_gradient=lambda: tape.gradient(x_a)),
+        rounds,
+        batch_s,
+    ).run()
     ratios["alternating"] = [r / 2 for r in ratios.pop("alternating_pair")]
     assert fn.stats()["traces"] == 2
     return ratios
@@ -75,8 +92,10 @@ def main():
     for n in sizes:
         guarded, plain, r = guard_figures(n, rounds, batch_s)
         overheads[n] = median(r["checked"]) - 1.0
-        print(f"{n:>7} {guarded.n_ops:>8} {guarded.n_guards:>7} {fmt_ratio(r['checked']):>24} "
-              f"{fmt_ratio(r['unguarded']):>24}   (P1 without comparisons: {plain.n_ops} ops)")
+        print(
+            f"{n:>7} {guarded.n_ops:>8} {guarded.n_guards:>7} {fmt_ratio(r['checked']):>24} "
+            f"{fmt_ratio(r['unguarded']):>24}   (P1 without comparisons: {plain.n_ops} ops)"
+        )
     print("\nSwitching between two cached tapes (ad.function, two-piece P1), ratio to fn.gradient on one piece:")
     print(f"{'n':>7} {'alternating, per call':>24} {'tape.gradient':>24}")
     for n in sizes:

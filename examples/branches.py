@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python examples/branches.py
 """
+
 import numpy as np
 
 import numba_ad as ad
@@ -35,6 +36,7 @@ print(f"Huber fit: theta = {theta} (data: 1 + 2 t, noise, two outliers), loss {v
 print(f"  cache: {fn.stats()}")
 print("  every call was served by a tape whose guards hold there:", fn.tape_at(theta, data).check(theta, data) is None)
 
+
 # 2. where: one tape valid on both sides, no NaN from the side not taken.
 def safe_sinc(x):
     return ad.where(x[0] != 0, np.sin(x[0]) / x[0], 1.0)
@@ -44,6 +46,7 @@ tape = ad.trace(safe_sinc, np.array([1.0]))
 for x0 in (-2.0, 0.0, 0.5):
     print(f"sinc({x0:+.1f}) = {tape.eval(np.array([x0])):.6f}, derivative {tape.gradient(np.array([x0]))[0]:+.6f}")
 print(f"  one tape, {tape.n_guards} guards")
+
 
 # 3. Margins: how far can x move before the tape's branch changes?
 def kinked(x):

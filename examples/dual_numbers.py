@@ -4,6 +4,7 @@ Run with `.venv/bin/python examples/dual_numbers.py`. Every derivative printed i
 against numba_ad's tape (ad.trace), and the script stops with an AssertionError if one differs.
 Timings are measured on this machine and vary from run to run.
 """
+
 import math
 import time
 
@@ -11,8 +12,8 @@ import numpy as np
 from numba import njit
 
 import numba_ad as ad
-from numba_ad.dual import forward as fwd
 from numba_ad.dual import Dual, DualArray
+from numba_ad.dual import forward as fwd
 
 
 def section(title):
@@ -36,7 +37,7 @@ print(f"  y = x sin x + x^3 / (1 + e^-x) = {y}")
 tape = ad.trace(lambda v: v[0] * np.sin(v[0]) + v[0] ** 3 / (1 + np.exp(-v[0])), np.array([0.5]))
 check("dy/dx", y.deriv, tape.gradient(np.array([0.5]))[0])
 # Comparisons look at values only; constants and ints mix freely.
-print(f"  Dual(1, 5) == 1.0 -> {Dual(1.0, 5.0) == 1.0};  2 ** x = {2 ** x}")
+print(f"  Dual(1, 5) == 1.0 -> {Dual(1.0, 5.0) == 1.0};  2 ** x = {2**x}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -63,7 +64,7 @@ check("d smooth_step / dt", d.deriv, tape.gradient(np.array([0.3]))[0])
 def inside():
     a = Dual(2.0, 1.0)  # constructors work in @njit code too
     b = Dual.constant(3.0)
-    return np.hypot(a, b), max(a, b), a ** b
+    return np.hypot(a, b), max(a, b), a**b
 
 
 print(f"  hypot, max, power inside @njit: {inside()}")
@@ -79,9 +80,11 @@ def bump(t):
 for t in (0.0, 0.4, 1.1):
     tape = ad.trace(lambda v: bump(v[0]), np.array([t]))
     check(f"derivative(bump, {t})", fwd.derivative(bump, t), tape.gradient(np.array([t]))[0])
-    check(f"derivative(@njit smooth_step, {t})", fwd.derivative(smooth_step, t),
-          ad.trace(lambda v: sum(np.tanh(k * v[0]) / k for k in range(1, 4)), np.array([t])).gradient(
-              np.array([t]))[0])
+    check(
+        f"derivative(@njit smooth_step, {t})",
+        fwd.derivative(smooth_step, t),
+        ad.trace(lambda v: sum(np.tanh(k * v[0]) / k for k in range(1, 4)), np.array([t])).gradient(np.array([t]))[0],
+    )
 
 # ---------------------------------------------------------------------------------------
 section("4. fwd.gradient: n passes of a generic kernel on a DualArray")
@@ -122,8 +125,10 @@ start = time.perf_counter()
 for _ in range(reps):
     rosenbrock(x0)
 t_f = (time.perf_counter() - start) / reps
-print(f"  n = {n}: forward gradient {t_fwd * 1e6:.2f} µs, one float evaluation {t_f * 1e6:.2f} µs "
-      f"(ratio {t_fwd / t_f:.1f}: n passes, each a Dual evaluation)")
+print(
+    f"  n = {n}: forward gradient {t_fwd * 1e6:.2f} µs, one float evaluation {t_f * 1e6:.2f} µs "
+    f"(ratio {t_fwd / t_f:.1f}: n passes, each a Dual evaluation)"
+)
 
 # ---------------------------------------------------------------------------------------
 section("5. fwd.jacobian: kernels that return a tuple or write into `out`")

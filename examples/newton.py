@@ -8,6 +8,7 @@ one forward and one backward sweep over the recorded tape, no Hessian ever forme
 when its residual is below min(0.5, |g|) |g|, which makes the outer iteration converge
 quadratically: near the minimum the gradient norm roughly squares at every step.
 """
+
 import math
 import sys
 import time
@@ -96,8 +97,11 @@ def main(n=100):
     tail = [v for v in norms if v > 0][-4:]
     rates = [math.log(b) / math.log(a) for a, b in zip(tail, tail[1:]) if 0 < a < 1]
     if rates:
-        print("last steps: log|g_k+1| / log|g_k| = " + ", ".join(f"{q:.2f}" for q in rates)
-              + "  (2 is quadratic convergence)")
+        print(
+            "last steps: log|g_k+1| / log|g_k| = "
+            + ", ".join(f"{q:.2f}" for q in rates)
+            + "  (2 is quadratic convergence)"
+        )
     # From @njit code, numba_ad.nb.hvp_into (drivers.hvp_into) runs the same products
     # without the Python calls; see tests/tape/test_second_order.py for a loop calling it.
 

@@ -10,6 +10,7 @@ on-disk cache. Every number printed is measured by this script.
 3. Multi-start over a grid of starting points in ``prange``, one workspace per chunk
    (``tape.workspaces(k)``), on Himmelblau's function (four known minima).
 """
+
 import time
 
 import numba
@@ -112,8 +113,10 @@ start = time.perf_counter()
 for _ in range(2000):
     tape.value_and_gradient(x0)
 from_python = (time.perf_counter() - start) / 2000
-print(f"one value and gradient ({tape.n_ops} ops): {in_njit * 1e9:.0f} ns inside @njit, "
-      f"{from_python * 1e9:.0f} ns as tape.value_and_gradient(x) from Python")
+print(
+    f"one value and gradient ({tape.n_ops} ops): {in_njit * 1e9:.0f} ns inside @njit, "
+    f"{from_python * 1e9:.0f} ns as tape.value_and_gradient(x) from Python"
+)
 
 # ---------------------------------------------------------------------------------------
 section("2. Parameters: fit y = a exp(-b t) + c, the data set in work.params")
@@ -141,8 +144,7 @@ print(f"{fit_tape}")
 fit_work.params[:] = make_data(3.0, 0.7, -0.2)  # new data, same tape: set from Python
 theta = theta0.copy()
 f, iters = bfgs(fit_tape.arrays, fit_work, theta, 1000, 1e-10)
-print(f"data made with (3, 0.7, -0.2) plus noise: theta = {np.round(theta, 3)}, loss {f:.2e}, "
-      f"{iters} iterations")
+print(f"data made with (3, 0.7, -0.2) plus noise: theta = {np.round(theta, 3)}, loss {f:.2e}, {iters} iterations")
 
 
 @njit(cache=True)
@@ -201,12 +203,16 @@ X = np.array([[a, b] for a in grid for b in grid])
 F = np.empty(len(X))
 start = time.perf_counter()
 multistart(h_tape.arrays, works, X, F)
-print(f"{len(X)} starting points, {k} threads, {k} workspaces: {time.perf_counter() - start:.2f} s "
-      "(first call includes compiling)")
+print(
+    f"{len(X)} starting points, {k} threads, {k} workspaces: {time.perf_counter() - start:.2f} s "
+    "(first call includes compiling)"
+)
 distance = np.linalg.norm(X[:, None, :] - MINIMA[None, :, :], axis=2)
 nearest = distance.argmin(axis=1)
 found = np.bincount(nearest[distance.min(axis=1) < 1e-5], minlength=4)
-print(f"each run reached one of the four known minima: {bool((distance.min(axis=1) < 1e-5).all())}; "
-      f"runs per minimum {found.tolist()}; max f at the end {F.max():.1e}")
+print(
+    f"each run reached one of the four known minima: {bool((distance.min(axis=1) < 1e-5).all())}; "
+    f"runs per minimum {found.tolist()}; max f at the end {F.max():.1e}"
+)
 
 print("\nDone.")

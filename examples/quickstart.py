@@ -4,6 +4,7 @@ new points with compiled sweeps, without running the Python function again.
 Run with `make demo` (or `.venv/bin/python examples/quickstart.py`). Every number printed
 is measured by this script on this machine; timings vary from run to run.
 """
+
 import time
 
 import numpy as np
@@ -71,7 +72,10 @@ t_eval = per_call(tape.eval, points)
 t_grad = per_call(tape.gradient, points)
 t_python = per_call(rosenbrock, points[:30])
 print(f"Then, averaged over {len(points)} random points never seen while tracing:")
-print(f"  tape.eval(x):        {fmt(t_eval)} per call  ({t_eval / tape.n_ops * 1e9:.1f} ns per slot, Python call included)")
+print(
+    f"  tape.eval(x):        {fmt(t_eval)} per call  "
+    f"({t_eval / tape.n_ops * 1e9:.1f} ns per slot, Python call included)"
+)
 print(f"  tape.gradient(x):    {fmt(t_grad)} per call  (value and full gradient, {n} entries)")
 print(f"  for comparison, the Python rosenbrock(x) on a float array: {fmt(t_python)} per call,")
 print(f"  and recording a fresh tape (ad.trace) took {fmt(t_trace)}")
@@ -94,8 +98,10 @@ from numba_ad.testing import check_grads  # noqa: E402
 
 start = time.perf_counter()
 check_grads(rosenbrock, x)
-print(f"numba_ad.testing.check_grads(rosenbrock, x) passed in {fmt(time.perf_counter() - start)} "
-      "(includes compiling jvp/vjp)")
+print(
+    f"numba_ad.testing.check_grads(rosenbrock, x) passed in {fmt(time.perf_counter() - start)} "
+    "(includes compiling jvp/vjp)"
+)
 
 # ---------------------------------------------------------------------------------------
 section("4. Gradient descent on the recorded tape")
@@ -129,17 +135,20 @@ section("5. A vector-valued function and its Jacobian")
 
 def spherical_to_cartesian(q):
     r, theta, phi = q[0], q[1], q[2]
-    return [r * np.sin(theta) * np.cos(phi), r * np.sin(theta) * np.sin(phi), r * np.cos(theta),
-            r ** 2]
+    return [r * np.sin(theta) * np.cos(phi), r * np.sin(theta) * np.sin(phi), r * np.cos(theta), r**2]
 
 
 def jacobian_by_hand(q):
     r, t, p = q
     st, ct, sp, cp = np.sin(t), np.cos(t), np.sin(p), np.cos(p)
-    return np.array([[st * cp, r * ct * cp, -r * st * sp],
-                     [st * sp, r * ct * sp, r * st * cp],
-                     [ct, -r * st, 0.0],
-                     [2 * r, 0.0, 0.0]])
+    return np.array(
+        [
+            [st * cp, r * ct * cp, -r * st * sp],
+            [st * sp, r * ct * sp, r * st * cp],
+            [ct, -r * st, 0.0],
+            [2 * r, 0.0, 0.0],
+        ]
+    )
 
 
 vtape = ad.trace(spherical_to_cartesian, np.array([1.0, 0.3, 0.2]))
@@ -213,7 +222,7 @@ def soft_abs(x):
         elif xi < -1.0:
             total = total + (-xi - 0.5)
         else:
-            total = total + 0.5 * xi ** 2
+            total = total + 0.5 * xi**2
     return total
 
 
@@ -226,8 +235,10 @@ try:
     btape.gradient(xb)
 except ad.BranchChangedError as err:
     print(f"  gradient at {xb} raises BranchChangedError:")
-    print(f"    comparison {err.comparison!r}, recorded {err.recorded}, guard {err.guard}, "
-          f"made at line {err.location.rsplit(':', 1)[1]}")
+    print(
+        f"    comparison {err.comparison!r}, recorded {err.recorded}, guard {err.guard}, "
+        f"made at line {err.location.rsplit(':', 1)[1]}"
+    )
 
 grad_soft_abs = ad.grad(soft_abs)  # built on ad.function: a tape per branch, cached
 print("ad.grad(soft_abs) traces a new branch once, then replays whichever tape fits:")

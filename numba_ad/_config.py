@@ -5,6 +5,7 @@ Environment switches:
                      multiprocessing can crash: numba issue 4807).
   NUMBA_DISABLE_JIT=1 (numba's own) runs every kernel as plain Python, for debugging.
 """
+
 import os
 
 from numba import njit

@@ -1,4 +1,5 @@
 """What every layer that takes user arrays does first: check they are real and make them float64."""
+
 import numpy as np
 
 
@@ -9,8 +10,10 @@ def as_real_array(value, name):
     except Exception as exc:  # e.g. ragged sequences
         raise TypeError(f"{name} must be an array of real numbers; got {type(value).__name__}") from exc
     if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be an array of real numbers; got dtype {arr.dtype}"
-                        + (" (complex numbers are not supported)" if arr.dtype.kind == "c" else ""))
+        raise TypeError(
+            f"{name} must be an array of real numbers; got dtype {arr.dtype}"
+            + (" (complex numbers are not supported)" if arr.dtype.kind == "c" else "")
+        )
     return np.asarray(arr, dtype=np.float64, order="C")  # ascontiguousarray would make 0-d 1-d
 
 

@@ -24,7 +24,8 @@ class BranchChangedError(ValueError):
             f"{not recorded} at this point (guard {guard}, made at {location}). The tape is only "
             "valid on the recorded branch: record again at this point (ad.trace(f, x)), or use "
             "ad.function(f) or the wrappers (ad.grad, ad.value_and_grad, ad.jacobian), which keep "
-            "a tape per branch and trace again when needed.")
+            "a tape per branch and trace again when needed."
+        )
 
 
 class BranchChangedWarning(UserWarning):
@@ -37,6 +38,9 @@ class OffBranchSignal(BranchChangedError):
     one the tape gives (which guard, where), the raw ``gradient_kernel`` raises it as is."""
 
     def __init__(self):
-        ValueError.__init__(self, "branch changed: x left the control flow recorded on the compiled tape "
-                            "(tape.check(x) names the guard; CompiledTape.gradient(x) raises with it)")
+        ValueError.__init__(
+            self,
+            "branch changed: x left the control flow recorded on the compiled tape "
+            "(tape.check(x) names the guard; CompiledTape.gradient(x) raises with it)",
+        )
         self.guard = self.comparison = self.location = self.recorded = None

@@ -1,7 +1,8 @@
 """Checking derivatives: what numba_ad's own tests use, shipped for users' functions."""
+
 import numpy as np
 
-from numba_ad.api.transforms import trace
+from numba_ad.api.record import trace
 
 
 def check_grads(f, x, params=None, n_directions=3, eps=1e-6, rtol=1e-5, atol=1e-8, seed=0):
@@ -29,18 +30,26 @@ def check_grads(f, x, params=None, n_directions=3, eps=1e-6, rtol=1e-5, atol=1e-
         v = rng.standard_normal(x.shape[0])
         w = rng.standard_normal(tape.n_outputs)
         jv = np.atleast_1d(tape.jvp(x, v, params=params))
-        fd = (np.atleast_1d(np.asarray(call(x + eps * v), dtype=np.float64))
-              - np.atleast_1d(np.asarray(call(x - eps * v), dtype=np.float64))) / (2 * eps)
+        fd = (
+            np.atleast_1d(np.asarray(call(x + eps * v), dtype=np.float64))
+            - np.atleast_1d(np.asarray(call(x - eps * v), dtype=np.float64))
+        ) / (2 * eps)
         _assert_close(jv, fd, rtol, atol, f"JVP vs central difference along random direction {k}")
         if tape.scalar_output:  # the gradient's own kernel, against the forward mode
-            _assert_close(np.atleast_1d(tape.gradient(x, params=params) @ v), jv, 1e-10, 1e-12,
-                          f"gradient . v vs JVP along random direction {k}")
+            _assert_close(
+                np.atleast_1d(tape.gradient(x, params=params) @ v),
+                jv,
+                1e-10,
+                1e-12,
+                f"gradient . v vs JVP along random direction {k}",
+            )
         jtw = tape.vjp(x, w[0] if tape.scalar_output else w, params=params)
         lhs, rhs = float(w @ jv), float(jtw @ v)
         scale = np.abs(w) @ np.abs(jv) + np.abs(jtw) @ np.abs(v) + 1e-300
         if not abs(lhs - rhs) <= 1e-10 * scale:
-            raise AssertionError(f"dot-product test failed along direction {k}: <w, J v> = {lhs!r} "
-                                 f"but <J^T w, v> = {rhs!r}")
+            raise AssertionError(
+                f"dot-product test failed along direction {k}: <w, J v> = {lhs!r} but <J^T w, v> = {rhs!r}"
+            )
 
 
 def _assert_close(actual, expected, rtol, atol, what):
@@ -49,5 +58,6 @@ def _assert_close(actual, expected, rtol, atol, what):
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):
         err = np.abs(actual - expected)
         i = int(np.nanargmax(err)) if np.isfinite(err).any() else 0
-        raise AssertionError(f"{what}: mismatch at index {i}: {actual[i]!r} vs {expected[i]!r} "
-                             f"(rtol={rtol}, atol={atol})")
+        raise AssertionError(
+            f"{what}: mismatch at index {i}: {actual[i]!r} vs {expected[i]!r} (rtol={rtol}, atol={atol})"
+        )

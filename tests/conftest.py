@@ -1,5 +1,6 @@
 """Every test run gets a fresh numba cache unless one is set (make test sets a new one):
 numba's cache does not notice edits to an @njit helper in another module."""
+
 import os
 import tempfile
 

@@ -7,6 +7,7 @@ hides a cycle; it does not remove it). The layers, lowest first (docs/design.md,
 
 tracing, compile and dual sit side by side and do not import each other.
 """
+
 import ast
 from pathlib import Path
 
@@ -16,12 +17,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "numba_ad"
 
 # Layer rank of each top-level part of the package; siblings share a rank and may not import each other.
 RANK = {
-    "_config": 0, "errors": 0, "_inputs": 0,
+    "_config": 0,
+    "errors": 0,
+    "_inputs": 0,
     "ops": 1,
     "tape": 2,
-    "tracing": 3, "compile": 3, "dual": 3,
+    "tracing": 3,
+    "compile": 3,
+    "dual": 3,
     "api": 4,
-    "nb": 5, "fwd": 5, "testing": 5, "__init__": 6,
+    "nb": 5,
+    "fwd": 5,
+    "testing": 5,
+    "__init__": 6,
 }
 
 

@@ -5,9 +5,10 @@
 and Recorder) and ``derivative`` (derivatives of any order of scalar functions).
 """
 
-from numba_ad.api.tape import Tape
-from numba_ad.api.record import trace
+from numba_ad.api.derivative import derivative, derivative_by_taylor
 from numba_ad.api.function import Function, function
+from numba_ad.api.record import trace
+from numba_ad.api.tape import Tape
 from numba_ad.api.transforms import (
     Recorder,
     Transformed,
@@ -21,7 +22,6 @@ from numba_ad.api.transforms import (
     value_and_grad,
     vjp,
 )
-from numba_ad.api.derivative import derivative, derivative_by_taylor
 
 __all__ = [
     "Function",

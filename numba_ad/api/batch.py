@@ -3,6 +3,7 @@
 Policy only (validation, block size, raising); the kernels are in tape/lanes.py. A mixin of Tape,
 kept apart so that api/tape.py stays readable.
 """
+
 import numba
 import numpy as np
 
@@ -41,8 +42,9 @@ class BatchMethods:
     def value_and_gradient_many(self, X, params=None):
         """(values (N,), gradients (N, n)) of a scalar tape at each row of X; params as for eval_many."""
         if not self.scalar_output:
-            raise ValueError(f"gradient_many needs a scalar tape; this one has {self.n_outputs} outputs: "
-                             "use jacobian_many(X)")
+            raise ValueError(
+                f"gradient_many needs a scalar tape; this one has {self.n_outputs} outputs: use jacobian_many(X)"
+            )
         X, P, block, failed = self._batch(X, params, buffers=4)
         values = np.empty(X.shape[0])
         G = np.empty((X.shape[0], self.n_inputs))
@@ -81,19 +83,22 @@ class BatchMethods:
         N = X.shape[0]
         if params is None:
             if self.n_params:
-                raise ValueError(f"this tape was recorded with {self.n_params} parameters: pass params= "
-                                 f"of shape ({self.n_params},) or (N, {self.n_params})")
+                raise ValueError(
+                    f"this tape was recorded with {self.n_params} parameters: pass params= "
+                    f"of shape ({self.n_params},) or (N, {self.n_params})"
+                )
             P = np.empty((1, 0))
         else:
             if not self.n_params:
                 raise ValueError("this tape was recorded without parameters; params must be None")
-        
+
             P = as_real_array(params, "params")
             if P.ndim == 1 and P.shape[0] == self.n_params:
                 P = P.reshape(1, -1)
             elif P.ndim != 2 or P.shape != (N, self.n_params):
-                raise ValueError(f"params must have shape ({self.n_params},) or ({N}, {self.n_params}); "
-                                 f"got shape {P.shape}")
+                raise ValueError(
+                    f"params must have shape ({self.n_params},) or ({N}, {self.n_params}); got shape {P.shape}"
+                )
         return X, P, self._block_size(N, buffers), np.empty(N, dtype=np.int64)
 
     def _block_size(self, N, buffers):
@@ -113,6 +118,8 @@ class BatchMethods:
             try:
                 self._raise_if_failed(int(failed[bad[0]]))
             except Exception as error:
-                error.add_note(f"{bad.shape[0]} of {failed.shape[0]} points left the recorded branch, the "
-                               f"first at row {bad[0]} of X; tape.check_many(X) gives each point's guard")
+                error.add_note(
+                    f"{bad.shape[0]} of {failed.shape[0]} points left the recorded branch, the "
+                    f"first at row {bad[0]} of X; tape.check_many(X) gives each point's guard"
+                )
                 raise

@@ -5,16 +5,15 @@ the k-th derivative off the degree-k Taylor coefficient along v = 1: f^(k)(x) = 
 coefficients come from each op's recurrence in ops.taylor, so the result is exact up to
 rounding at any order (no step size, no nesting of k first-order passes).
 """
+
 import math
 import numbers
+import operator
 
 import numpy as np
 
-import operator
-
 from numba_ad.api.record import trace
 from numba_ad.dual.forward import _first_derivative, _real_point
-
 from numba_ad.tracing.njit import traceable as _traceable
 
 
@@ -44,8 +43,10 @@ def derivative_by_taylor(f, x, order=1):
     if order < 0:
         raise ValueError(f"order must be a non-negative integer; got {order}")
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray)) or np.ndim(x) != 0:
-        raise TypeError(f"x must be a real number; got {type(x).__name__}"
-                        + (f" of shape {np.shape(x)} (derivative is for scalar-to-scalar f)" if np.ndim(x) else ""))
+        raise TypeError(
+            f"x must be a real number; got {type(x).__name__}"
+            + (f" of shape {np.shape(x)} (derivative is for scalar-to-scalar f)" if np.ndim(x) else "")
+        )
     if not callable(f):
         raise TypeError(f"f must be callable; got {type(f).__name__}")
     g = _traceable(f)

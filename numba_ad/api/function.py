@@ -11,6 +11,7 @@ therefore traced at most k times, whatever the number of calls.
 Not thread-safe: a Tape owns its work buffers. Use ``tape.workspaces(k)`` and numba_ad.nb for
 parallel evaluation.
 """
+
 import warnings
 from collections import OrderedDict
 
@@ -208,9 +209,13 @@ class Function:
     def _warn(self, tape, failed):
         text, location, recorded = tape.guard_description(int(failed))
         name = getattr(self.f, "__name__", "f")
-        warnings.warn(BranchChangedWarning(
-            f"{name}: `{text}` (made at {location}) is now {not recorded} and no cached tape fits; "
-            f"tracing again ({len(self._tapes) + 1} tapes of at most {self.max_tapes})"), stacklevel=4)
+        warnings.warn(
+            BranchChangedWarning(
+                f"{name}: `{text}` (made at {location}) is now {not recorded} and no cached tape fits; "
+                f"tracing again ({len(self._tapes) + 1} tapes of at most {self.max_tapes})"
+            ),
+            stacklevel=4,
+        )
 
 
 def function(f, max_tapes=64, on_branch_change="retrace"):

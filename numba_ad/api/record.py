@@ -8,8 +8,10 @@ from numba_ad.tracing.trace import trace_function
 def _start_point(x0, name="x0"):
     x0 = as_real_array(x0, name)
     if x0.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array; got shape {x0.shape}"
-                         + (" (use np.atleast_1d for a scalar)" if x0.ndim == 0 else ""))
+        raise ValueError(
+            f"{name} must be a 1-D array; got shape {x0.shape}"
+            + (" (use np.atleast_1d for a scalar)" if x0.ndim == 0 else "")
+        )
     return x0
 
 

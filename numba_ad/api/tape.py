@@ -7,17 +7,18 @@ allocates only its result), calls one driver per request and turns a failed guar
 
 A Tape's buffers make it unsafe to evaluate one Tape from several threads at once.
 """
+
 import numpy as np
 from numba import typeof
 
-from numba_ad.tape import drivers
-from numba_ad.tape import sparsity as second_order
+from numba_ad._inputs import _vector, as_real_array
 from numba_ad.api.batch import BatchMethods
 from numba_ad.errors import BranchChangedError
-from numba_ad.tape.optimize import optimize_arrays
 from numba_ad.ops.table import Op
+from numba_ad.tape import drivers
+from numba_ad.tape import sparsity as second_order
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
-from numba_ad._inputs import _vector, as_real_array  # noqa: F401  (as_real_array: re-exported)
+from numba_ad.tape.optimize import optimize_arrays
 
 MAX_LANES = 32  # directions per tangent/adjoint block: [n_slots, 32] measured 0.45 ns/op/lane
 _NO_PARAMS = np.empty(0, dtype=np.float64)
@@ -66,14 +67,17 @@ class Tape(BatchMethods):
     n_inputs = property(lambda self: self.arrays.inputs.shape[0], doc="n, the length of x")
     n_outputs = property(lambda self: self.arrays.outputs.shape[0], doc="m (1 for a scalar tape)")
     n_params = property(lambda self: self.arrays.params.shape[0], doc="length of params")
-    n_ops = property(lambda self: self.arrays.op.shape[0],
-                     doc="operations on the tape, counting inputs, parameters and constants")
+    n_ops = property(
+        lambda self: self.arrays.op.shape[0], doc="operations on the tape, counting inputs, parameters and constants"
+    )
     n_guards = property(lambda self: self.arrays.guards.shape[0], doc="recorded branch decisions")
 
     def __repr__(self):
         kind = "scalar" if self.scalar_output else f"{self.n_outputs} outputs"
-        return (f"<numba_ad.Tape: {self.n_inputs} inputs, {kind}, {self.n_params} params, "
-                f"{self.n_ops} ops, {self.n_guards} guards>")
+        return (
+            f"<numba_ad.Tape: {self.n_inputs} inputs, {kind}, {self.n_params} params, "
+            f"{self.n_ops} ops, {self.n_guards} guards>"
+        )
 
     def optimize(self):
         """An equivalent Tape with constants folded, exact identities applied (x * 1 -> x),
@@ -85,8 +89,9 @@ class Tape(BatchMethods):
         arrays, report, slot_map = optimize_arrays(self.arrays)
         guard_info = None
         if self._guard_info is not None:
-            guard_info = tuple(info._replace(lhs=int(slot_map[info.lhs]), rhs=int(slot_map[info.rhs]))
-                               for info in self._guard_info)
+            guard_info = tuple(
+                info._replace(lhs=int(slot_map[info.lhs]), rhs=int(slot_map[info.rhs])) for info in self._guard_info
+            )
         tape = Tape(arrays, self.scalar_output, guard_info)
         tape.optimize_report = report
         return tape
@@ -148,8 +153,9 @@ class Tape(BatchMethods):
 
     def _value_and_gradient(self, x, params):
         if not self.scalar_output:
-            raise ValueError(f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: "
-                             "use jacobian(x) or vjp(x, w)")
+            raise ValueError(
+                f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: use jacobian(x) or vjp(x, w)"
+            )
         x, p = self._point(x, params)
         d_a, d_b, w_bar = self._linear_buffers()
         g = np.empty(self.n_inputs)
@@ -160,8 +166,9 @@ class Tape(BatchMethods):
         x, p = self._point(x, params)
         V, single = self._directions(v, self.n_inputs, "v")
         out = np.empty((self.n_outputs, V.shape[1]))
-        failed = drivers.jvp_into(self.arrays, x, p, V, self._w, *self._linear_buffers()[:2],
-                                  self._lane_buffer(V.shape[1]), out)
+        failed = drivers.jvp_into(
+            self.arrays, x, p, V, self._w, *self._linear_buffers()[:2], self._lane_buffer(V.shape[1]), out
+        )
         if self.scalar_output:
             return (float(out[0, 0]) if single else out[0]), failed
         return (out[:, 0] if single else out), failed
@@ -176,8 +183,9 @@ class Tape(BatchMethods):
         else:
             W, single = self._directions(w, self.n_outputs, "w")
         out = np.empty((self.n_inputs, W.shape[1]))
-        failed = drivers.vjp_into(self.arrays, x, p, W, self._w, *self._linear_buffers()[:2],
-                                  self._lane_buffer(W.shape[1]), out)
+        failed = drivers.vjp_into(
+            self.arrays, x, p, W, self._w, *self._linear_buffers()[:2], self._lane_buffer(W.shape[1]), out
+        )
         return (out[:, 0] if single else out), failed
 
     def _jacobian(self, x, mode, params):
@@ -231,8 +239,12 @@ class Tape(BatchMethods):
         if self._guard_info is not None:
             info = self._guard_info[k]
         else:  # a tape from from_arrays: rebuild what the arrays say
-            info = GuardInfo(_GUARD_SYMBOLS[Op(int(arrays.op[slot]))], int(arrays.a[slot]),
-                             int(arrays.b[slot]), "<unknown: tape built from arrays>")
+            info = GuardInfo(
+                _GUARD_SYMBOLS[Op(int(arrays.op[slot]))],
+                int(arrays.a[slot]),
+                int(arrays.b[slot]),
+                "<unknown: tape built from arrays>",
+            )
         text = f"{render(arrays, info.lhs)} {info.symbol} {render(arrays, info.rhs)}"
         return text, info.location, recorded_value != (info.symbol == "!=")
 
@@ -296,13 +308,35 @@ class Tape(BatchMethods):
         if plan is None:
             if state.get("eye") is None:
                 state["eye"] = np.eye(n)
-            failed = drivers.hessian_into(self.arrays, x, p, weights, state["eye"], _NO_INDEX, _NO_INDEX, _NO_INDEX,
-                                          *self._second_order_buffers(n), out, out)
+            failed = drivers.hessian_into(
+                self.arrays,
+                x,
+                p,
+                weights,
+                state["eye"],
+                _NO_INDEX,
+                _NO_INDEX,
+                _NO_INDEX,
+                *self._second_order_buffers(n),
+                out,
+                out,
+            )
         else:
             seed, colors, ptr, idx = plan
             compressed = np.empty(seed.shape)
-            failed = drivers.hessian_into(self.arrays, x, p, weights, seed, colors, ptr, idx,
-                                          *self._second_order_buffers(seed.shape[1]), compressed, out)
+            failed = drivers.hessian_into(
+                self.arrays,
+                x,
+                p,
+                weights,
+                seed,
+                colors,
+                ptr,
+                idx,
+                *self._second_order_buffers(seed.shape[1]),
+                compressed,
+                out,
+            )
         return out, failed
 
     def _taylor(self, x, v, degree, params):
@@ -329,14 +363,19 @@ class Tape(BatchMethods):
         if weights is None:
             if self.scalar_output:
                 return _ONE_WEIGHT
-            raise ValueError(f"this tape has {m} outputs: pass weights= of shape ({m},) for the Hessian of "
-                             f"sum_i weights[i] * f_i (weights=np.eye({m})[i] for output i alone)")
+            raise ValueError(
+                f"this tape has {m} outputs: pass weights= of shape ({m},) for the Hessian of "
+                f"sum_i weights[i] * f_i (weights=np.eye({m})[i] for output i alone)"
+            )
         arr = as_real_array(weights, "weights")
         if self.scalar_output and arr.ndim == 0:
             return arr.reshape(1)
         if arr.shape != (m,):
-            raise ValueError(f"weights must have shape ({m},)" + (" or be a float" if self.scalar_output else "")
-                             + f"; got shape {arr.shape}")
+            raise ValueError(
+                f"weights must have shape ({m},)"
+                + (" or be a float" if self.scalar_output else "")
+                + f"; got shape {arr.shape}"
+            )
         return arr
 
     def _second_order_buffers(self, K):
@@ -359,11 +398,13 @@ class Tape(BatchMethods):
         """Preallocated buffers for this tape, passable to @njit code with ``self.arrays``:
         see :mod:`numba_ad.nb`. Set parameters with ``work.params[:] = p``."""
         from numba_ad.tape import nb
+
         return nb.workspace(self)
 
     def workspaces(self, k):
         """k independent workspaces in a numba typed List, one per thread of a prange loop."""
         from numba_ad.tape import nb
+
         return nb.workspaces(self, k)
 
     # -- inputs and buffers -------------------------------------------------------------
@@ -379,15 +420,23 @@ class Tape(BatchMethods):
         if entry is None:
             result = driver(*args)
             overloads = getattr(driver, "overloads", None)  # None: NUMBA_DISABLE_JIT=1, plain Python
-            self._entries[driver] = (driver if overloads is None
-                                     else overloads[tuple(typeof(arg) for arg in args)].entry_point)
+            self._entries[driver] = (
+                driver if overloads is None else overloads[tuple(typeof(arg) for arg in args)].entry_point
+            )
             return result
         return entry(*args)
 
     def _point(self, x, params):
         # the common case first: a float64 vector of the right length, used as it is
-        if (type(x) is np.ndarray and x.dtype == np.float64 and x.shape == (self.n_inputs,)
-                and x.flags.c_contiguous and x.flags.writeable and params is None and not self.n_params):
+        if (
+            type(x) is np.ndarray
+            and x.dtype == np.float64
+            and x.shape == (self.n_inputs,)
+            and x.flags.c_contiguous
+            and x.flags.writeable
+            and params is None
+            and not self.n_params
+        ):
             return x, _NO_PARAMS
         x = _vector(x, self.n_inputs, "x")
         if params is None:

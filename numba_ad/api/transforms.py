@@ -2,16 +2,17 @@
 
 grad, value_and_grad, jacobian, hessian and hvp are transformations served by
 function.Function, which caches one tape per branch of f."""
+
 import math
 
 import numpy as np
 
-from numba_ad.api.tape import Tape
 from numba_ad.api.function import Function
-from numba_ad.api.record import _start_point, trace  # noqa: F401  (trace: re-exported)
+from numba_ad.api.record import trace
+from numba_ad.api.tape import Tape
 from numba_ad.ops.table import Op
-from numba_ad.tracing.scalar import Recording, Traced, _unary
 from numba_ad.tracing.array import TracedArray, wrap
+from numba_ad.tracing.scalar import Recording, Traced, _unary
 from numba_ad.tracing.trace import output_slots
 
 
@@ -161,8 +162,10 @@ def _special(op, scalar_fn, name):
         return np.vectorize(scalar_fn, otypes=[np.float64])(x)
 
     fn.__name__ = name
-    fn.__doc__ = (f"{name}(x): recorded as one op on traced values, math.{name} on numbers "
-                  f"(elementwise on arrays). NumPy has no {name}; scipy.special.{name} records too.")
+    fn.__doc__ = (
+        f"{name}(x): recorded as one op on traced values, math.{name} on numbers "
+        f"(elementwise on arrays). NumPy has no {name}; scipy.special.{name} records too."
+    )
     return fn
 
 

@@ -15,6 +15,7 @@ derivatives agree to rounding (adjoints are summed in another order).
 Generated code reads only inside its arrays: every index is a position the planner
 computed from a validated tape, and the Python layer checks the shapes it passes.
 """
+
 import functools
 import hashlib
 import importlib.util
@@ -117,8 +118,9 @@ class CompiledTape:
         else:
             plan = self.plan = make_plan(arrays, nest)
             with_gradient = with_gradient and plan.const_positions.shape[0] == 0 and plan.table.shape[0] == 0
-            source, self._table, with_gradient = module_source(plan, tape.n_inputs, tape.n_params, tape.n_outputs,
-                                                               with_gradient)
+            source, self._table, with_gradient = module_source(
+                plan, tape.n_inputs, tape.n_params, tape.n_outputs, with_gradient
+            )
             self._table = np.ascontiguousarray(self._table, dtype=np.int64)
         name = f"numba_ad_tape_{_digest(source)}"
         module = _load(name, source)
@@ -133,7 +135,9 @@ class CompiledTape:
     def __repr__(self):
         if self.straight_line:
             return f"<numba_ad.CompiledTape of {self.tape!r}: straight-line code>"
-        return f"<numba_ad.CompiledTape of {self.tape!r}: {len(self.plan.groups)} loops, {self.plan.n_work} stored values>"
+        return (
+            f"<numba_ad.CompiledTape of {self.tape!r}: {len(self.plan.groups)} loops, {self.plan.n_work} stored values>"
+        )
 
     n_inputs = property(lambda self: self.tape.n_inputs)
     n_outputs = property(lambda self: self.tape.n_outputs)
@@ -193,8 +197,15 @@ class CompiledTape:
 
     def value_and_gradient(self, x, params=None):
         """(f(x), gradient (n,)) of a scalar tape."""
-        if (self.straight_line and self._gradient_kernel is not None and params is None and type(x) is np.ndarray
-                and x.dtype == np.float64 and x.shape == (self.n_inputs,) and x.flags.c_contiguous):
+        if (
+            self.straight_line
+            and self._gradient_kernel is not None
+            and params is None
+            and type(x) is np.ndarray
+            and x.dtype == np.float64
+            and x.shape == (self.n_inputs,)
+            and x.flags.c_contiguous
+        ):
             # straight-line code through gradient_into: 8 arrays to the vjp kernel cost more than
             # its whole work (P1 at n = 10: 1.6 against 0.6 us)
             g = np.empty(self.n_inputs)
@@ -203,8 +214,9 @@ class CompiledTape:
             except OffBranchSignal:
                 self._off_branch(x, None)
         if not self.scalar_output:
-            raise ValueError(f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: "
-                             "use jacobian(x) or vjp(x, w)")
+            raise ValueError(
+                f"gradient needs a scalar tape; this one has {self.n_outputs} outputs: use jacobian(x) or vjp(x, w)"
+            )
         y, g = self._vjp(x, _ONE, params)
         return float(y[0]), g
 
@@ -241,7 +253,9 @@ class CompiledTape:
 
     def vjp_many(self, X, w, params=None):
         """J(x_i)^T w for each row x_i of X: (N, n); w (m,) is shared."""
-        return self._vjp_many(X, params, np.ascontiguousarray(self.tape._directions(w, self.n_outputs, "w")[0][:, 0]))[1]
+        return self._vjp_many(X, params, np.ascontiguousarray(self.tape._directions(w, self.n_outputs, "w")[0][:, 0]))[
+            1
+        ]
 
     def _vjp_many(self, X, params, y_bar):
         X, P = self.tape._batch(X, params, buffers=1)[:2]
@@ -256,8 +270,10 @@ class CompiledTape:
             try:
                 self._off_branch(X[i], P[i if P.shape[0] > 1 else 0] if P.shape[1] else None)
             except Exception as error:
-                error.add_note(f"{bad.shape[0]} of {N} points left the recorded branch, the first at row {i}; "
-                               "tape.check_many(X) finds them all")
+                error.add_note(
+                    f"{bad.shape[0]} of {N} points left the recorded branch, the first at row {i}; "
+                    "tape.check_many(X) finds them all"
+                )
                 raise
         return Y, G
 

@@ -32,6 +32,7 @@ tape's arrays; it writes no code.
    the partials read from a partner op's value (sin's from a recorded cos of the same
    operand), and the parts of ``w_bar`` that are read and so must be zeroed.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -76,8 +77,13 @@ def run_bounds(op, a, b, kind, cbits, first_math):
             da = a[e] - a[e - 1]
             db = b[e] - b[e - 1]
             s = e - 1
-            while (s >= 1 and kind[s - 1] == kind[e] and cbits[s - 1] == cbits[e]
-                   and a[s] - a[s - 1] == da and b[s] - b[s - 1] == db):
+            while (
+                s >= 1
+                and kind[s - 1] == kind[e]
+                and cbits[s - 1] == cbits[e]
+                and a[s] - a[s - 1] == da
+                and b[s] - b[s - 1] == db
+            ):
                 s -= 1
             if e - s + 1 < MIN_RUN:
                 s = e  # too short to be a run: e.g. a chain's head glued to the run before it
@@ -118,8 +124,10 @@ class Group(NamedTuple):
             if o.partner is not None:
                 cuts |= set((o.lo + 1 + np.flatnonzero(np.diff(o.partner >= 0, axis=1).any(axis=0))).tolist())
         cuts = sorted(cuts)
-        segments = [(k0, k1, [j for j, o in enumerate(self.ops) if o.lo <= k0 and o.hi >= k1])
-                    for k0, k1 in zip(cuts[:-1], cuts[1:])]
+        segments = [
+            (k0, k1, [j for j, o in enumerate(self.ops) if o.lo <= k0 and o.hi >= k1])
+            for k0, k1 in zip(cuts[:-1], cuts[1:])
+        ]
         return [segment for segment in segments if segment[2]]  # a nest's rest can leave gaps
 
 
@@ -231,8 +239,10 @@ def _units(arrays, regions=()):
             pieces.append((at, e, None))
             count += runs if at == s else e - at  # a rest of a cut block: counted as singles at most
     if count > MAX_UNITS:
-        raise NotCompilable(f"the tape has {count} runs and single ops (at most {MAX_UNITS} compile): "
-                            "trace f array-style (ufuncs on whole arrays) so its ops form runs")
+        raise NotCompilable(
+            f"the tape has {count} runs and single ops (at most {MAX_UNITS} compile): "
+            "trace f array-style (ufuncs on whole arrays) so its ops form runs"
+        )
     units, piece_of = [], []  # piece_of: which split block (or run) each unit comes from
     n_pieces = 0
     for s, e, period in pieces:
@@ -243,7 +253,7 @@ def _units(arrays, regions=()):
             continue
         first, last = np.searchsorted(bounds, s), np.searchsorted(bounds, e)
         if bounds[first] == s and bounds[last] == e:  # a whole block (runs never cross one's start)
-            runs = bounds[first:last + 1].tolist()
+            runs = bounds[first : last + 1].tolist()
         else:  # a block's rest after (trips, P) pieces, or one cut at a periodic region: its own runs
             runs = (s + run_bounds(op[s:e], a[s:e], b[s:e], kind[s:e], cbits[s:e], FIRST_MATH)).tolist()
         for r0, r1 in zip(runs[:-1], runs[1:]):
@@ -256,9 +266,9 @@ def _units(arrays, regions=()):
 def _columns_affine(v, const, s, rows, period):
     """Whether slots s .. s + rows * period of operand v, as a (rows, period) C-order array, have
     affine columns (or columns of constants only: those are read through a table)."""
-    m = v[s:s + rows * period].reshape(rows, period)
+    m = v[s : s + rows * period].reshape(rows, period)
     ok = ((m[1:] - m[:-1]) == (m[1] - m[0])).all(axis=0)
-    return bool((ok | const[s:s + rows * period].reshape(rows, period).all(axis=0)).all())
+    return bool((ok | const[s : s + rows * period].reshape(rows, period).all(axis=0)).all())
 
 
 def _largest_period(a, b, const, s, e, rows):
@@ -267,8 +277,9 @@ def _largest_period(a, b, const, s, e, rows):
     if rows < MIN_RUN:
         return None
     for period in range(min((e - s) // rows, MAX_EMITTED), 0, -1):
-        if all(_columns_affine(v, c, s, 3, period) for v, c in zip((a, b), const)) and \
-                all(_columns_affine(v, c, s, rows, period) for v, c in zip((a, b), const)):
+        if all(_columns_affine(v, c, s, 3, period) for v, c in zip((a, b), const)) and all(
+            _columns_affine(v, c, s, rows, period) for v, c in zip((a, b), const)
+        ):
             return period
     return None
 
@@ -280,8 +291,9 @@ def _smallest_period(a, b, const, s, e):
     for period in [p for p in range(1, n // MIN_RUN + 1) if n % p == 0][:MAX_PERIOD_TRIES]:
         # the first MIN_RUN rows first: most periods fail there (1.9 of GMM-big's 2.5 s went to
         # checking whole blocks)
-        if all(_columns_affine(v, c, s, MIN_RUN, period) for v, c in zip((a, b), const)) and \
-                all(_columns_affine(v, c, s, n // period, period) for v, c in zip((a, b), const)):
+        if all(_columns_affine(v, c, s, MIN_RUN, period) for v, c in zip((a, b), const)) and all(
+            _columns_affine(v, c, s, n // period, period) for v, c in zip((a, b), const)
+        ):
             return period
     return None
 
@@ -322,8 +334,11 @@ def _make_groups(arrays, nest, regions):
     op, a, b = arrays.op, arrays.a, arrays.b
     units, piece_of = _units(arrays, [(s, s + rows * length) for s, length, rows in regions])
     n_slots = op.shape[0]
-    where = (np.full(n_slots, -1, dtype=np.int64), np.zeros(n_slots, dtype=np.int64),
-             np.full(n_slots, -1, dtype=np.int64))  # group, iteration, op index in the group
+    where = (
+        np.full(n_slots, -1, dtype=np.int64),
+        np.zeros(n_slots, dtype=np.int64),
+        np.full(n_slots, -1, dtype=np.int64),
+    )  # group, iteration, op index in the group
     guard_index = np.full(n_slots, -1, dtype=np.int64)
     guard_index[arrays.guards] = np.arange(arrays.guards.shape[0])
     loops = []
@@ -342,8 +357,18 @@ def _make_groups(arrays, nest, regions):
         group = loops[-1]
         where[0][out], where[1][out], where[2][out] = len(loops) - 1, shift + np.arange(n), len(group.ops)
         first = int(out[0])
-        group.ops.append(BodyOp(int(op[first]), float(arrays.c[first]), shift, out[None, :], reads[0][None, :],
-                                reads[1][None, :], int(guard_index[first]), piece=piece))
+        group.ops.append(
+            BodyOp(
+                int(op[first]),
+                float(arrays.c[first]),
+                shift,
+                out[None, :],
+                reads[0][None, :],
+                reads[1][None, :],
+                int(guard_index[first]),
+                piece=piece,
+            )
+        )
     loops.extend(_periodic_nest(arrays, guard_index, *region) for region in pending)
     where[0][:] = -1  # from here on: the final groups, placed one by one
     where = where + (np.zeros(n_slots, dtype=np.int64),)  # and the row of the nest's outer loop
@@ -361,9 +386,11 @@ def _make_groups(arrays, nest, regions):
     _find_partners(arrays, groups)
     emitted = sum(_written(g) for g in groups)
     if emitted > MAX_EMITTED:
-        raise NotCompilable(f"the tape would compile to {emitted} written-out ops (at most {MAX_EMITTED}): its runs "
-                            "are too short to loop over (loop-style code, or array code over short axes); trace f "
-                            "array-style with ufuncs over long arrays, or keep replaying the tape")
+        raise NotCompilable(
+            f"the tape would compile to {emitted} written-out ops (at most {MAX_EMITTED}): its runs "
+            "are too short to loop over (loop-style code, or array code over short axes); trace f "
+            "array-style with ufuncs over long arrays, or keep replaying the tape"
+        )
     return groups, where
 
 
@@ -424,7 +451,7 @@ def _agree(op, kinds, i0, i1, length):
     """For slots i = i0 .. i1 - 1: whether slots i, i + L, i + 2 L have one kind (and constant,
     for math ops) and operands advancing by one stride."""
     kind, cbits, a, b = kinds
-    at = lambda v, d: v[i0 + d:i1 + d]  # noqa: E731
+    at = lambda v, d: v[i0 + d : i1 + d]  # noqa: E731
     math = at(op, 0) >= FIRST_MATH
     ok = (at(kind, 0) == at(kind, length)) & (at(kind, 0) == at(kind, 2 * length))
     ok &= ~math | ((at(cbits, 0) == at(cbits, length)) & (at(cbits, 0) == at(cbits, 2 * length)))
@@ -442,9 +469,17 @@ def _periodic_nest(arrays, guard_index, start, length, rows):
         out = start + p + t
         first = int(out[0, 0])
         if arrays.op[first] >= FIRST_MATH:
-            ops.append(BodyOp(int(arrays.op[first]), float(arrays.c[first]), 0, out,
-                              arrays.a[out].astype(np.int64), arrays.b[out].astype(np.int64),
-                              int(guard_index[first])))
+            ops.append(
+                BodyOp(
+                    int(arrays.op[first]),
+                    float(arrays.c[first]),
+                    0,
+                    out,
+                    arrays.a[out].astype(np.int64),
+                    arrays.b[out].astype(np.int64),
+                    int(guard_index[first]),
+                )
+            )
     return Group(1, ops, rows)
 
 
@@ -535,8 +570,10 @@ def _families(ops):
         for d in [d for d in range(1, n // 2 + 1) if n % d == 0]:
             picks = [np.arange(head + j, len(ops), d) for j in range(d)]
             # a cheap test of three rows first: most candidates fail it
-            if not (all(_affine(m[pick, :3]) for m in columns for pick in picks) and
-                    all(_affine(m[pick]) for m in columns for pick in picks)):
+            if not (
+                all(_affine(m[pick, :3]) for m in columns for pick in picks)
+                and all(_affine(m[pick]) for m in columns for pick in picks)
+            ):
                 continue
             order = np.concatenate([np.arange(head)] + picks)
             if _reads_come_first(columns, order):
@@ -631,13 +668,20 @@ def make_plan(arrays, nest=None):
                 o = group.ops[j]
                 q0, q1 = k0 - o.lo, k1 - o.lo
                 for name in ("a", "b"):
-                    carry[gi, j, k0, name] = (modes[gi, j, name].kind == "w" and q1 - q0 > 1
-                                              and bool(carries[gi, j, name][:, q0 + 1:q1].all()))
-            regs = {(j, name): modes[gi, j, name].index for j in active for name in ("a", "b")
-                    if modes[gi, j, name].kind == "reg"}
+                    carry[gi, j, k0, name] = (
+                        modes[gi, j, name].kind == "w"
+                        and q1 - q0 > 1
+                        and bool(carries[gi, j, name][:, q0 + 1 : q1].all())
+                    )
+            regs = {
+                (j, name): modes[gi, j, name].index
+                for j in active
+                for name in ("a", "b")
+                if modes[gi, j, name].kind == "reg"
+            }
             for j in active:  # the partner's value as the partial, when every iteration has one
                 o = group.ops[j]
-                part = o.partner[:, k0 - o.lo:k1 - o.lo] if o.partner is not None else None
+                part = o.partner[:, k0 - o.lo : k1 - o.lo] if o.partner is not None else None
                 if part is None or (part < 0).any():
                     continue
                 mode = _segment_mode(part, gi, k0, where)
@@ -650,15 +694,19 @@ def make_plan(arrays, nest=None):
             for j in live[gi, k0]:  # transcendentals the adjoint needs are stored, then reloaded
                 o = group.ops[j]
                 if Op(o.op) not in CHEAP:
-                    need[o.out[:, k0 - o.lo:k1 - o.lo]] = True
+                    need[o.out[:, k0 - o.lo : k1 - o.lo]] = True
     for gi, group in enumerate(groups):  # once every other reason to store is known
         for k0, k1, active in segments[gi]:
             for j in active:
                 o = group.ops[j]
                 q0, q1 = k0 - o.lo, k1 - o.lo
-                inner = o.out[:, q0:q1 - 1]
-                if ((carry[gi, j, k0, "a"] or carry[gi, j, k0, "b"]) and j not in live[gi, k0]
-                        and not need[inner].any() and not reread[inner].any()):
+                inner = o.out[:, q0 : q1 - 1]
+                if (
+                    (carry[gi, j, k0, "a"] or carry[gi, j, k0, "b"])
+                    and j not in live[gi, k0]
+                    and not need[inner].any()
+                    and not reread[inner].any()
+                ):
                     # a chain s_k = s_(k-1) + t_k read by nothing else inside the segment: the
                     # forward pass keeps s in a register and stores its last value, if read
                     last_only[gi, j, k0] = None
@@ -668,15 +716,17 @@ def make_plan(arrays, nest=None):
         for k0, k1, active in segments[gi]:
             for j in active:
                 o = group.ops[j]
-                part = o.out[:, k0 - o.lo:k1 - o.lo] if (gi, j, k0) not in last_only else o.out[:, k1 - o.lo - 1]
+                part = o.out[:, k0 - o.lo : k1 - o.lo] if (gi, j, k0) not in last_only else o.out[:, k1 - o.lo - 1]
                 if need[part].any():
                     need[part] = True
     # positions: inputs, parameters and constants in slot order, then the ops' values in
     # (row, group, op, iteration) order, the groups of one nest together: one op's values are
     # consecutive in w even when its slots are interleaved with others' (_units), and a row of
     # a nest is as long as the next, so an op stores w[base + k + stride t]
-    math_order = [np.concatenate([o.out for gi in members for o in groups[gi].ops], axis=1).ravel()
-                  for _, members in nests(groups)]
+    math_order = [
+        np.concatenate([o.out for gi in members for o in groups[gi].ops], axis=1).ravel()
+        for _, members in nests(groups)
+    ]
     math_order = np.concatenate(math_order) if math_order else np.zeros(0, np.int64)
     order = np.concatenate([np.flatnonzero(need & (op < FIRST_MATH)), math_order[need[math_order]]])
     positions = np.full(op.shape[0], -1, dtype=np.int64)
@@ -716,10 +766,24 @@ def make_plan(arrays, nest=None):
                         mode = mode._replace(carry=carry[gi, j, k0, name], leaf=bool((op[slots] < FIRST_MATH).all()))
                     reads[gi, j, k0, name] = mode
     consts = need & (op == Op.CONST)
-    return Plan(groups, int(need.sum()), positions, positions[consts], c[consts].copy(),
-                positions[arrays.inputs], positions[arrays.params], positions[arrays.outputs],
-                stored, rereads, reads, np.array(np.concatenate(table) if table else [], dtype=np.int64),
-                last_only, live, set(partners), _ranges(wb_read))
+    return Plan(
+        groups,
+        int(need.sum()),
+        positions,
+        positions[consts],
+        c[consts].copy(),
+        positions[arrays.inputs],
+        positions[arrays.params],
+        positions[arrays.outputs],
+        stored,
+        rereads,
+        reads,
+        np.array(np.concatenate(table) if table else [], dtype=np.int64),
+        last_only,
+        live,
+        set(partners),
+        _ranges(wb_read),
+    )
 
 
 def _adjoint_live(group, active, regs, partnered):
@@ -735,8 +799,9 @@ def _adjoint_live(group, active, regs, partnered):
         partials = d_a + d_b if CALL not in (d_a, d_b) else "{x}{y}{v}"
         if "{v}" in partials:
             stack.append(j)
-        stack.extend(regs[j, name] for name, key in (("a", "{x}"), ("b", "{y}"))
-                     if key in partials and (j, name) in regs)
+        stack.extend(
+            regs[j, name] for name, key in (("a", "{x}"), ("b", "{y}")) if key in partials and (j, name) in regs
+        )
     live = set()
     while stack:
         j = stack.pop()
@@ -757,8 +822,12 @@ def _segment_mode(slots, gi, k0, where):
     "reg" (one op's value of the same iteration and row) or "w"."""
     group_of, iteration_of, op_of, row_of = where
     rows, n = slots.shape
-    if ((group_of[slots] == gi).all() and (iteration_of[slots] == k0 + np.arange(n)[None, :]).all()
-            and (op_of[slots] == op_of[slots[0, 0]]).all() and (row_of[slots] == np.arange(rows)[:, None]).all()):
+    if (
+        (group_of[slots] == gi).all()
+        and (iteration_of[slots] == k0 + np.arange(n)[None, :]).all()
+        and (op_of[slots] == op_of[slots[0, 0]]).all()
+        and (row_of[slots] == np.arange(rows)[:, None]).all()
+    ):
         return Access("reg", index=int(op_of[slots[0, 0]]))
     return Access("w")
 
@@ -776,7 +845,11 @@ def _mode(o, name, slots, gi, where, arrays):
         return Access("const", 0.0)
     op, c = arrays.op, arrays.c
     first = slots[0, 0]
-    if op[first] == Op.CONST and (op[slots] == Op.CONST).all() and (c[slots].view(np.int64) == c[first].view(np.int64)).all():
+    if (
+        op[first] == Op.CONST
+        and (op[slots] == Op.CONST).all()
+        and (c[slots].view(np.int64) == c[first].view(np.int64)).all()
+    ):
         return Access("const", float(c[first]))
     return _segment_mode(slots, gi, o.lo, where)
 

@@ -20,6 +20,7 @@ Every value is computed by the same expression as ``ops.value`` (ops/source.py),
 order within an op, so values are bit-identical to the tape's sweeps; adjoints are summed
 in another order, so gradients agree to rounding.
 """
+
 import math
 import re
 
@@ -209,7 +210,7 @@ def _iterations(out, depth, k0, k1, reverse, body):
     """body(depth) for k = k0 .. k1 - 1 (descending when `reverse`): a loop, or written out
     once per k when there are at most UNROLL iterations (the tiny tapes called from Python)."""
     if k1 - k0 <= UNROLL:
-        for k in (range(k1 - 1, k0 - 1, -1) if reverse else range(k0, k1)):
+        for k in range(k1 - 1, k0 - 1, -1) if reverse else range(k0, k1):
             out(depth, f"k = {k}")
             body(depth)
     elif reverse:
@@ -274,6 +275,7 @@ def _forward_group(out, depth, plan, gi):
         def body(d, gi=gi, k0=k0, active=active):
             for j in active:
                 _forward_op(out, d, plan, gi, j, k0)
+
         _iterations(out, depth, k0, k1, False, body)
         for j, _ in carried:  # a chain that stores only its last value
             if plan.last_only.get((gi, j, k0)) is not None:
@@ -299,8 +301,9 @@ def _reverse_group(out, depth, plan, gi, exact):
             leaves, pending = {}, {}
             for j in reversed(active):
                 _adjoint_op(out, d, plan, gi, j, k0, exact, leaves, pending)
-            in_window = {access: f"r{wi}_{o}" for wi, (_, _, _, offsets) in enumerate(windows)
-                         for access, o in offsets.items()}
+            in_window = {
+                access: f"r{wi}_{o}" for wi, (_, _, _, offsets) in enumerate(windows) for access, o in offsets.items()
+            }
             for access, terms in leaves.items():
                 out(d, f"{in_window.get(access) or _in('wb', access)} += " + " + ".join(terms))
             for wi, (base, stride, ostride, offsets) in enumerate(windows):
@@ -309,6 +312,7 @@ def _reverse_group(out, depth, plan, gi, exact):
                 for o in range(top, 0, -1):
                     out(d, f"r{wi}_{o} = r{wi}_{o - 1}")
                 out(d, f"r{wi}_0 = 0.0")
+
         _iterations(out, depth, k0, k1, True, body)
         for wi, (base, stride, ostride, offsets) in enumerate(windows):  # what the window still holds
             for o in range(1, max(offsets.values()) + 1):
@@ -334,8 +338,7 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     table = plan.table
     extra = []
     where = {}
-    for name, positions in (("x", plan.input_positions), ("p", plan.param_positions),
-                            ("y", plan.output_positions)):
+    for name, positions in (("x", plan.input_positions), ("p", plan.param_positions), ("y", plan.output_positions)):
         base = table.shape[0] + sum(e.shape[0] for e in extra)
         where[name] = _positions(positions, base)
         if where[name].startswith("T["):
@@ -357,8 +360,11 @@ def module_source(plan, n_inputs, n_params, n_outputs, with_gradient):
     # halves the code numba compiles
     header(out, f"'void({VEC}, {VEC}, int64[::1], {VEC}, {VEC})', {OPTIONS}", "vjp_exact(w, wb, T, y_bar, g)")
     _adjoint_pass(out, 1, plan, where, sizes, True)
-    header(out, f"'int64({VEC}, {VEC}, {VEC}, {VEC}, int64[::1], {VEC}, {VEC}, {VEC})', {OPTIONS}",
-            "vjp_into(x, p, w, wb, T, y_bar, y, g)")
+    header(
+        out,
+        f"'int64({VEC}, {VEC}, {VEC}, {VEC}, int64[::1], {VEC}, {VEC}, {VEC})', {OPTIONS}",
+        "vjp_into(x, p, w, wb, T, y_bar, y, g)",
+    )
     _vjp(out, 1, plan, where, sizes, "return 1")
     out(1, "return 0")
     header(out, f"{OPTIONS}, parallel=True", "vjp_many(X, P, w0, T, y_bar, Y, G, status)")

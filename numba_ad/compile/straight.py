@@ -12,6 +12,7 @@ The module has the same four public functions, with the same signatures, as the 
 adjoint pass is written with plain products; when a NaN reaches g it is run again under the
 structural-zero rule by ``vjp_exact``, which exists once (not inlined into each caller).
 """
+
 import numpy as np
 
 from numba_ad.compile.source import BLOCK_ROWS, GRADIENT_OPTIONS, OPTIONS, VEC, Lines, adjoint_term, header, literal
@@ -73,7 +74,7 @@ def _reverse(out, depth, arrays, names, exact, seeds):
         if CALL in (d_a, d_b):
             out(depth, f"da{i}, db{i} = partials_of({int(op[i])}, {x}, {y}, {cc}, s{i})")
             d_a, d_b = f"da{i}", f"db{i}"
-        for operand, d in zip((a[i], b[i])[:ARITY[op[i]]], (d_a, d_b)):
+        for operand, d in zip((a[i], b[i])[: ARITY[op[i]]], (d_a, d_b)):
             term = adjoint_term(d, f"a{i}", dict(x=x, y=y, c=cc, v=f"s{i}"), exact)
             if term is not None:
                 add(operand, term)
@@ -126,8 +127,11 @@ def straight_source(arrays, with_gradient):
     header(out, OPTIONS, "vjp_exact(x, p, y_bar, g)")
     _forward(out, 1, arrays, names)
     _reverse(out, 1, arrays, names, True, [f"y_bar[{k}]" for k in range(n_outputs)])
-    header(out, f"'int64({VEC}, {VEC}, {VEC}, {VEC}, int64[::1], {VEC}, {VEC}, {VEC})', {OPTIONS}",
-            "vjp_into(x, p, w, wb, T, y_bar, y, g)")
+    header(
+        out,
+        f"'int64({VEC}, {VEC}, {VEC}, {VEC}, int64[::1], {VEC}, {VEC}, {VEC})', {OPTIONS}",
+        "vjp_into(x, p, w, wb, T, y_bar, y, g)",
+    )
     _vjp(out, 1, arrays, names, "return 1")
     out(1, "return 0")
     header(out, f"{OPTIONS}, parallel=True", "vjp_many(X, P, w0, T, y_bar, Y, G, status)")

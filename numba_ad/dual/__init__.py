@@ -6,10 +6,12 @@ operators and functions on both types inside @njit code), ``forward`` (gradient 
 drivers over a generic kernel).
 """
 
-from numba_ad.dual.scalar import Dual, deriv_of, power, value_of
+from numba_ad.dual import (
+    forward,  # noqa: F401
+    overloads,  # noqa: F401  (operators and functions in @njit code)
+    types,  # noqa: F401  (registers both types with numba)
+)
 from numba_ad.dual.array import DualArray
-from numba_ad.dual import types  # noqa: F401  (registers both types with numba)
-from numba_ad.dual import overloads  # noqa: F401  (operators and functions in @njit code)
-from numba_ad.dual import forward  # noqa: F401
+from numba_ad.dual.scalar import Dual, deriv_of, power, value_of
 
 __all__ = ["Dual", "DualArray", "deriv_of", "forward", "power", "value_of"]

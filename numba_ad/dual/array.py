@@ -3,6 +3,7 @@
 See ``dual/scalar.py`` for why this layout. The same class is a numba extension type
 (``dual/types.py``), so a kernel written for float arrays indexes either.
 """
+
 import numbers
 
 import numpy as np
@@ -18,8 +19,7 @@ def _vector(a, what):
     try:
         arr = np.asarray(a)
     except Exception as exc:
-        raise TypeError(f"a DualArray's {what} must be an array of real numbers; "
-                        f"got {type(a).__name__}") from exc
+        raise TypeError(f"a DualArray's {what} must be an array of real numbers; got {type(a).__name__}") from exc
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"a DualArray's {what} must be an array of real numbers; got dtype {arr.dtype}")
     if arr.ndim != 1:
@@ -49,8 +49,7 @@ class DualArray(metaclass=_DualArrayMeta):
         value = _vector(value, "value")
         deriv = np.zeros_like(value) if deriv is None else _vector(deriv, "deriv")
         if value.shape != deriv.shape:
-            raise ValueError(f"a DualArray's value and deriv must have one shape; got {value.shape} "
-                             f"and {deriv.shape}")
+            raise ValueError(f"a DualArray's value and deriv must have one shape; got {value.shape} and {deriv.shape}")
         self.value = value
         self.deriv = deriv
 

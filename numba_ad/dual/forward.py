@@ -15,6 +15,7 @@ and the tape's reverse sweep cost a small multiple of one evaluation.
 f must not write into x (every pass reads the same x). A plain Python f works too (the
 drivers then run as Python, one Dual operation costing about a microsecond).
 """
+
 import inspect
 import numbers
 import operator
@@ -36,9 +37,11 @@ from numba_ad.dual.types import DualArrayType, DualType
 # in a process took 0.6 s with f itself loaded from the cache, against 1.3 s fully cold.
 _DRIVER_OPTIONS = dict(error_model="numpy", nogil=True)
 _REAL = (types.Integer, types.Float)
-_GENERIC_HINT = ("Write f once for floats so that it also runs on Duals: index x (x[i], x.shape[0], "
-                 "len(x)), use + - * / ** and math or NumPy functions on elements, start sums with "
-                 "0.0; do not convert elements with float() or store them into float arrays.")
+_GENERIC_HINT = (
+    "Write f once for floats so that it also runs on Duals: index x (x[i], x.shape[0], "
+    "len(x)), use + - * / ** and math or NumPy functions on elements, start sums with "
+    "0.0; do not convert elements with float() or store them into float arrays."
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -89,6 +92,7 @@ def _store_outputs_ov(r, jac, values, i, n):
 
         return impl
     if isinstance(r, DualArrayType):
+
         def impl(r, jac, values, i, n):
             count = r.value.shape[0]
             if count != jac.shape[0]:
@@ -101,6 +105,7 @@ def _store_outputs_ov(r, jac, values, i, n):
 
         return impl
     if isinstance(r, (DualType,) + _REAL):
+
         def impl(r, jac, values, i, n):
             if jac.shape[0] != 1:
                 return 1
@@ -110,8 +115,9 @@ def _store_outputs_ov(r, jac, values, i, n):
             return 1
 
         return impl
-    raise TypingError(f"f must return a tuple of its m outputs (Duals or real numbers), a DualArray "
-                      f"or one scalar; it returns {r}")
+    raise TypingError(
+        f"f must return a tuple of its m outputs (Duals or real numbers), a DualArray or one scalar; it returns {r}"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,9 +201,11 @@ def _bind_jacobian_out(f, passes):
     return jacobian_out_into
 
 
-_BINDERS = {"gradient": (_bind_gradient, _gradient_passes),
-            "jacobian": (_bind_jacobian, _jacobian_passes),
-            "jacobian_out": (_bind_jacobian_out, _jacobian_out_passes)}
+_BINDERS = {
+    "gradient": (_bind_gradient, _gradient_passes),
+    "jacobian": (_bind_jacobian, _jacobian_passes),
+    "jacobian_out": (_bind_jacobian_out, _jacobian_out_passes),
+}
 
 
 def _bind(f, kind):
@@ -224,8 +232,9 @@ def _run(f, kind, args, what):
     try:
         return bound(*args)
     except TypingError as exc:
-        raise TypeError(f"{what}: f could not be compiled with a DualArray argument. "
-                        f"{_GENERIC_HINT}\n\nnumba's message:\n{exc}") from exc
+        raise TypeError(
+            f"{what}: f could not be compiled with a DualArray argument. {_GENERIC_HINT}\n\nnumba's message:\n{exc}"
+        ) from exc
 
 
 def gradient_kernel(f):
@@ -241,8 +250,9 @@ def gradient_kernel(f):
 def _point(x):
     x = as_real_array(x, "x")
     if x.ndim != 1:
-        raise ValueError(f"x must be a 1-D array; got shape {x.shape}"
-                         + (" (use np.atleast_1d for a scalar)" if x.ndim == 0 else ""))
+        raise ValueError(
+            f"x must be a 1-D array; got shape {x.shape}" + (" (use np.atleast_1d for a scalar)" if x.ndim == 0 else "")
+        )
     return x.copy()  # f must not write into x; if it does, the caller's array is safe
 
 
@@ -286,8 +296,7 @@ def _takes_out(f, out_arg):
         params = inspect.signature(getattr(f, "py_func", f)).parameters.values()
     except (TypeError, ValueError):
         return False
-    required = [p for p in params if p.default is p.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(required) >= 2
 
 
@@ -350,8 +359,10 @@ def _real_point(x):
         return float(x)
     if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "fiu":
         return float(x)
-    raise TypeError(f"derivative: x must be a real number; got {type(x).__name__}"
-                    + (" (use fwd.gradient or fwd.jacobian for arrays)" if np.ndim(x) > 0 else ""))
+    raise TypeError(
+        f"derivative: x must be a real number; got {type(x).__name__}"
+        + (" (use fwd.gradient or fwd.jacobian for arrays)" if np.ndim(x) > 0 else "")
+    )
 
 
 def _first_derivative(f, x):
@@ -359,8 +370,10 @@ def _first_derivative(f, x):
     try:
         r = f(Dual(x, 1.0))
     except TypingError as exc:
-        raise TypeError(f"derivative: f could not be compiled for a Dual argument. Write f for floats "
-                        f"so that it also runs on Duals.\n\nnumba's message:\n{exc}") from exc
+        raise TypeError(
+            f"derivative: f could not be compiled for a Dual argument. Write f for floats "
+            f"so that it also runs on Duals.\n\nnumba's message:\n{exc}"
+        ) from exc
     if type(r) is Dual:
         return r.deriv
     if _constant(r) is not None:

@@ -7,6 +7,7 @@ kernels it calls (``dual/rules.py``) fold to a few instructions. Measured
 against 0.71 ns for a float multiply, and 1.06 ns against 0.49 ns in a dot product: about two
 float multiplies. Inlining at numba IR level (``inline="always"``) was not needed for that.
 """
+
 import math
 import operator
 
@@ -16,9 +17,9 @@ from numba.core.errors import TypingError
 from numba.extending import overload, overload_attribute
 
 from numba_ad.dual import rules
+from numba_ad.dual.rules import chain, chain2
 from numba_ad.dual.scalar import DEG, Dual, deriv_of, value_of
 from numba_ad.dual.types import DualArrayType, DualType, make_dual, make_dual_array
-from numba_ad.dual.rules import chain, chain2
 
 _REAL = (types.Integer, types.Float)
 _JIT = dict(error_model="numpy")
@@ -37,6 +38,7 @@ def _register(fns, generator):
 def _unary_generator(rule):
     def generator(x):
         if isinstance(x, DualType):
+
             def impl(x):
                 v, p = rule(x.value)
                 return make_dual(v, chain(p, x.deriv))
@@ -50,14 +52,17 @@ def _unary_generator(rule):
 def _binary_generator(rule):
     def generator(x, y):
         if isinstance(x, DualType) and isinstance(y, DualType):
+
             def impl(x, y):
                 v, pa, pb = rule(x.value, y.value)
                 return make_dual(v, chain2(pa, x.deriv, pb, y.deriv))
         elif isinstance(x, DualType) and isinstance(y, _REAL):
+
             def impl(x, y):
                 v, pa, _ = rule(x.value, float(y))
                 return make_dual(v, chain(pa, x.deriv))
         elif isinstance(x, _REAL) and isinstance(y, DualType):
+
             def impl(x, y):
                 v, _, pb = rule(float(x), y.value)
                 return make_dual(v, chain(pb, y.deriv))
@@ -74,12 +79,14 @@ def _power_generator(x, y):
     if isinstance(x, DualType) and isinstance(y, DualType):
         return _binary_generator(rules.pow_)(x, y)
     if isinstance(x, DualType) and isinstance(y, _REAL):
+
         def impl(x, y):
             v, p = rules.power_const(x.value, float(y))
             return make_dual(v, chain(p, x.deriv))
 
         return impl
     if isinstance(x, _REAL) and isinstance(y, DualType):
+
         def impl(x, y):
             v, p = rules.cpow(float(x), y.value)
             return make_dual(v, chain(p, y.deriv))
@@ -94,25 +101,48 @@ def _math(name):
 
 
 _UNARY_FUNCTIONS = {
-    "absolute": (abs, np.abs, np.fabs, math.fabs), "sqrt": (math.sqrt, np.sqrt),
-    "cbrt": (np.cbrt,) + _math("cbrt"), "exp": (math.exp, np.exp), "exp2": (np.exp2,) + _math("exp2"),
-    "expm1": (math.expm1, np.expm1), "log": (math.log, np.log), "log2": (math.log2, np.log2),
-    "log10": (math.log10, np.log10), "log1p": (math.log1p, np.log1p), "sin": (math.sin, np.sin),
-    "cos": (math.cos, np.cos), "tan": (math.tan, np.tan), "arcsin": (math.asin, np.arcsin),
-    "arccos": (math.acos, np.arccos), "arctan": (math.atan, np.arctan), "sinh": (math.sinh, np.sinh),
-    "cosh": (math.cosh, np.cosh), "tanh": (math.tanh, np.tanh), "arcsinh": (math.asinh, np.arcsinh),
-    "arccosh": (math.acosh, np.arccosh), "arctanh": (math.atanh, np.arctanh), "erf": (math.erf,),
-    "erfc": (math.erfc,), "square": (np.square,), "reciprocal": (np.reciprocal,),
-    "floor": (math.floor, np.floor), "ceil": (math.ceil, np.ceil), "trunc": (math.trunc, np.trunc),
+    "absolute": (abs, np.abs, np.fabs, math.fabs),
+    "sqrt": (math.sqrt, np.sqrt),
+    "cbrt": (np.cbrt,) + _math("cbrt"),
+    "exp": (math.exp, np.exp),
+    "exp2": (np.exp2,) + _math("exp2"),
+    "expm1": (math.expm1, np.expm1),
+    "log": (math.log, np.log),
+    "log2": (math.log2, np.log2),
+    "log10": (math.log10, np.log10),
+    "log1p": (math.log1p, np.log1p),
+    "sin": (math.sin, np.sin),
+    "cos": (math.cos, np.cos),
+    "tan": (math.tan, np.tan),
+    "arcsin": (math.asin, np.arcsin),
+    "arccos": (math.acos, np.arccos),
+    "arctan": (math.atan, np.arctan),
+    "sinh": (math.sinh, np.sinh),
+    "cosh": (math.cosh, np.cosh),
+    "tanh": (math.tanh, np.tanh),
+    "arcsinh": (math.asinh, np.arcsinh),
+    "arccosh": (math.acosh, np.arccosh),
+    "arctanh": (math.atanh, np.arctanh),
+    "erf": (math.erf,),
+    "erfc": (math.erfc,),
+    "square": (np.square,),
+    "reciprocal": (np.reciprocal,),
+    "floor": (math.floor, np.floor),
+    "ceil": (math.ceil, np.ceil),
+    "trunc": (math.trunc, np.trunc),
     "sign": (np.sign,),
 }
 _BINARY_FUNCTIONS = {
-    "add": (operator.add, operator.iadd, np.add), "subtract": (operator.sub, operator.isub, np.subtract),
+    "add": (operator.add, operator.iadd, np.add),
+    "subtract": (operator.sub, operator.isub, np.subtract),
     "multiply": (operator.mul, operator.imul, np.multiply),
     "divide": (operator.truediv, operator.itruediv, np.divide),
     "floor_divide": (operator.floordiv, operator.ifloordiv, np.floor_divide),
-    "remainder": (operator.mod, operator.imod, np.remainder), "arctan2": (math.atan2, np.arctan2),
-    "hypot": (math.hypot, np.hypot), "minimum": (np.minimum,), "maximum": (np.maximum,),
+    "remainder": (operator.mod, operator.imod, np.remainder),
+    "arctan2": (math.atan2, np.arctan2),
+    "hypot": (math.hypot, np.hypot),
+    "minimum": (np.minimum,),
+    "maximum": (np.maximum,),
 }
 assert set(_UNARY_FUNCTIONS) == set(rules.UNARY) and set(_BINARY_FUNCTIONS) == set(rules.BINARY)
 for _name, _fns in _UNARY_FUNCTIONS.items():
@@ -157,15 +187,22 @@ _register((operator.pos, np.positive), _pos_generator)
 def _comparison_generator(op):
     def generator(x, y):
         if (isinstance(x, DualType) and isinstance(y, (DualType,) + _REAL)) or (
-                isinstance(x, _REAL) and isinstance(y, DualType)):
+            isinstance(x, _REAL) and isinstance(y, DualType)
+        ):
             return lambda x, y: op(value_of(x), value_of(y))
         return None
 
     return generator
 
 
-for _op, _ufunc in ((operator.lt, np.less), (operator.le, np.less_equal), (operator.gt, np.greater),
-                    (operator.ge, np.greater_equal), (operator.eq, np.equal), (operator.ne, np.not_equal)):
+for _op, _ufunc in (
+    (operator.lt, np.less),
+    (operator.le, np.less_equal),
+    (operator.gt, np.greater),
+    (operator.ge, np.greater_equal),
+    (operator.eq, np.equal),
+    (operator.ne, np.not_equal),
+):
     _register((_op, _ufunc), _comparison_generator(_op))
 
 
@@ -200,16 +237,22 @@ def _builtin_extremum_generator(greater):
     # Python's max(a, b) is a unless b > a, min(a, b) a unless b < a: the tape records that
     # comparison as a guard and takes the chosen operand's derivative; no tie split here.
     def generator(x, y):
-        if isinstance(x, (DualType,) + _REAL) and isinstance(y, (DualType,) + _REAL) and (
-                isinstance(x, DualType) or isinstance(y, DualType)):
+        if (
+            isinstance(x, (DualType,) + _REAL)
+            and isinstance(y, (DualType,) + _REAL)
+            and (isinstance(x, DualType) or isinstance(y, DualType))
+        ):
             if greater:
+
                 def impl(x, y):
                     a, b = as_dual(x), as_dual(y)
                     return b if b.value > a.value else a
             else:
+
                 def impl(x, y):
                     a, b = as_dual(x), as_dual(y)
                     return b if b.value < a.value else a
+
             return impl
         return None
 
@@ -266,12 +309,14 @@ def _setitem(a, i, x):
     if not isinstance(i, types.Integer):
         raise TypingError(f"a DualArray element is set by an integer index in @njit code; got {i}")
     if isinstance(x, DualType):
+
         def impl(a, i, x):
             a.value[i] = x.value
             a.deriv[i] = x.deriv
 
         return impl
     if isinstance(x, _REAL):
+
         def impl(a, i, x):
             a.value[i] = x
             a.deriv[i] = 0.0

@@ -15,6 +15,7 @@ formulas: their 48-branch bodies are inlined at numba IR level, and each Dual fu
 took 1.2 s to compile against 0.08 s for these small kernels (measured with sin, cos, exp,
 log). ``tests/dual/test_dual.py`` checks every rule against the tape instead.
 """
+
 import math
 
 import numpy as np
@@ -316,15 +317,46 @@ def sign(x):
 # NumPy's name -> rule, for the functions both worlds register alike. The powers are not here:
 # x ** y picks pow_, power_const or cpow from which operands are Duals.
 UNARY = {
-    "absolute": absolute, "sqrt": sqrt, "cbrt": cbrt, "exp": exp, "exp2": exp2, "expm1": expm1,
-    "log": log, "log2": log2, "log10": log10, "log1p": log1p, "sin": sin, "cos": cos,
-    "tan": tan, "arcsin": arcsin, "arccos": arccos, "arctan": arctan, "sinh": sinh,
-    "cosh": cosh, "tanh": tanh, "arcsinh": arcsinh, "arccosh": arccosh, "arctanh": arctanh,
-    "erf": erf, "erfc": erfc, "square": square, "reciprocal": reciprocal, "floor": floor,
-    "ceil": ceil, "trunc": trunc, "sign": sign,
+    "absolute": absolute,
+    "sqrt": sqrt,
+    "cbrt": cbrt,
+    "exp": exp,
+    "exp2": exp2,
+    "expm1": expm1,
+    "log": log,
+    "log2": log2,
+    "log10": log10,
+    "log1p": log1p,
+    "sin": sin,
+    "cos": cos,
+    "tan": tan,
+    "arcsin": arcsin,
+    "arccos": arccos,
+    "arctan": arctan,
+    "sinh": sinh,
+    "cosh": cosh,
+    "tanh": tanh,
+    "arcsinh": arcsinh,
+    "arccosh": arccosh,
+    "arctanh": arctanh,
+    "erf": erf,
+    "erfc": erfc,
+    "square": square,
+    "reciprocal": reciprocal,
+    "floor": floor,
+    "ceil": ceil,
+    "trunc": trunc,
+    "sign": sign,
 }
 BINARY = {
-    "add": add, "subtract": sub, "multiply": mul, "divide": div, "floor_divide": floor_divide,
-    "remainder": remainder, "arctan2": arctan2, "hypot": hypot,
-    "minimum": minimum, "maximum": maximum,
+    "add": add,
+    "subtract": sub,
+    "multiply": mul,
+    "divide": div,
+    "floor_divide": floor_divide,
+    "remainder": remainder,
+    "arctan2": arctan2,
+    "hypot": hypot,
+    "minimum": minimum,
+    "maximum": maximum,
 }

@@ -37,13 +37,14 @@ drop its derivative. Inside @njit code ``math`` and NumPy functions both work.
 Not supported: DualArrays of more than one dimension, iterating over a DualArray in @njit
 code (index it), and several derivative lanes per Dual (``dual/forward.py`` makes one pass per input).
 """
+
 import math
 import numbers
 
 import numpy as np
 
 from numba_ad.dual import rules
-from numba_ad.dual.rules import UNARY, BINARY
+from numba_ad.dual.rules import BINARY, UNARY
 
 _chain = getattr(rules.chain, "py_func", rules.chain)  # the kernels' own Python code
 _chain2 = getattr(rules.chain2, "py_func", rules.chain2)
@@ -111,9 +112,11 @@ class Dual(metaclass=_DualMeta):
         return f"Dual({self.value!r}, {self.deriv!r})"
 
     def __float__(self):
-        raise TypeError("converting a Dual to a Python number would drop its derivative: use "
-                        "d.value. The math module converts to float: in Python use NumPy's "
-                        "functions (np.sin(d)); inside @njit code math.sin takes Duals.")
+        raise TypeError(
+            "converting a Dual to a Python number would drop its derivative: use "
+            "d.value. The math module converts to float: in Python use NumPy's "
+            "functions (np.sin(d)); inside @njit code math.sin takes Duals."
+        )
 
     __int__ = __index__ = __complex__ = __float__
 
@@ -310,8 +313,14 @@ def power(x, y):
 def _compare(symbol):
     import operator
 
-    op = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-          "==": operator.eq, "!=": operator.ne}[symbol]
+    op = {
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "==": operator.eq,
+        "!=": operator.ne,
+    }[symbol]
     return lambda x, y: op(_value_of_checked(x), _value_of_checked(y))
 
 
@@ -329,12 +338,24 @@ def _predicate(np_fn):
 PY_FUNCTIONS = {name: _make_unary(name, rule) for name, rule in UNARY.items()}
 PY_FUNCTIONS.update({name: _make_binary(name, rule) for name, rule in BINARY.items()})
 PY_FUNCTIONS.update(
-    fabs=PY_FUNCTIONS["absolute"], power=power, float_power=power, negative=lambda x: -x,
-    positive=lambda x: +x, less=_compare("<"), less_equal=_compare("<="), greater=_compare(">"),
-    greater_equal=_compare(">="), equal=_compare("=="), not_equal=_compare("!="),
-    isnan=_predicate(np.isnan), isinf=_predicate(np.isinf), isfinite=_predicate(np.isfinite),
+    fabs=PY_FUNCTIONS["absolute"],
+    power=power,
+    float_power=power,
+    negative=lambda x: -x,
+    positive=lambda x: +x,
+    less=_compare("<"),
+    less_equal=_compare("<="),
+    greater=_compare(">"),
+    greater_equal=_compare(">="),
+    equal=_compare("=="),
+    not_equal=_compare("!="),
+    isnan=_predicate(np.isnan),
+    isinf=_predicate(np.isinf),
+    isfinite=_predicate(np.isfinite),
     # as the tracer records them: a multiply or a divide by the constant pi / 180
-    deg2rad=lambda x: x * DEG, radians=lambda x: x * DEG, rad2deg=lambda x: x / DEG,
+    deg2rad=lambda x: x * DEG,
+    radians=lambda x: x * DEG,
+    rad2deg=lambda x: x / DEG,
     degrees=lambda x: x / DEG,
 )
 # NumPy's object loops call a method of the element's own name (np.sin(objects) -> x.sin()).

@@ -13,15 +13,27 @@ cached code is reused by the next process (tests/dual/test_dual.py checks ``cach
 
 The operators and functions on these types are in ``overloads.py``.
 """
+
 import numpy as np
 from numba import types
 from numba.core import cgutils
 from numba.core.imputils import lower_cast, numba_typeref_ctor
-from numba.extending import (NativeValue, box, intrinsic, make_attribute_wrapper, models, overload,
-                             overload_classmethod, register_model, type_callable, typeof_impl, unbox)
+from numba.extending import (
+    NativeValue,
+    box,
+    intrinsic,
+    make_attribute_wrapper,
+    models,
+    overload,
+    overload_classmethod,
+    register_model,
+    type_callable,
+    typeof_impl,
+    unbox,
+)
 
-from numba_ad.dual.scalar import Dual, _DualMeta
 from numba_ad.dual.array import DualArray, _DualArrayMeta
+from numba_ad.dual.scalar import Dual, _DualMeta
 
 _REAL = (types.Integer, types.Float)
 
@@ -158,8 +170,7 @@ def _constructor(cls, *args):
         return lambda cls, *args: make_dual(args[0], args[1])
     if isinstance(instance, DualArrayType):
         if len(args) == 1:
-            return lambda cls, *args: make_dual_array(np.ascontiguousarray(args[0]),
-                                                      np.zeros(args[0].shape[0]))
+            return lambda cls, *args: make_dual_array(np.ascontiguousarray(args[0]), np.zeros(args[0].shape[0]))
         return lambda cls, *args: make_dual_array(args[0], args[1])
     return None
 
@@ -235,4 +246,3 @@ def _box_dual_array(typ, val, c):
     for obj in (value, deriv, cls):
         c.pyapi.decref(obj)
     return result
-

@@ -15,6 +15,7 @@ Why templates rather than calls to ``ops.value`` with a constant opcode: each ca
 inlines the whole op switch at numba IR level, which measured 5-20 s of cold compile per
 copy (issue 6); a template is one expression.
 """
+
 from numba_ad._config import kernel
 from numba_ad.ops.table import Op, partials
 
@@ -83,9 +84,29 @@ PARTNERS = {
 
 # Ops whose value costs more than reading it back: the compiled forward pass stores them and
 # the adjoint pass loads them; every other op is recomputed there from its operands.
-CHEAP = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MINIMUM, Op.MAXIMUM, Op.NEG, Op.ABS, Op.SQUARE,
-                   Op.RECIPROCAL, Op.FLOOR, Op.CEIL, Op.TRUNC, Op.SIGN, Op.LT, Op.LE, Op.EQ,
-                   Op.IF_TRUE, Op.IF_FALSE})
+CHEAP = frozenset(
+    {
+        Op.ADD,
+        Op.SUB,
+        Op.MUL,
+        Op.DIV,
+        Op.MINIMUM,
+        Op.MAXIMUM,
+        Op.NEG,
+        Op.ABS,
+        Op.SQUARE,
+        Op.RECIPROCAL,
+        Op.FLOOR,
+        Op.CEIL,
+        Op.TRUNC,
+        Op.SIGN,
+        Op.LT,
+        Op.LE,
+        Op.EQ,
+        Op.IF_TRUE,
+        Op.IF_FALSE,
+    }
+)
 
 # What a generated module imports: the names the rows use.
 PRELUDE = """import math

@@ -23,9 +23,11 @@ Derivative conventions where the derivative is undefined (documented in docs/con
 abs'(0) = 0, sign/floor/ceil/trunc' = 0, maximum/minimum split 1/2-1/2 at a tie (as JAX),
 sqrt'(0) = cbrt'(0) = +inf, hypot' = 0 at the origin, d/dy x**y = 0 where x**y = 0.
 """
+
 import math
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -188,8 +190,8 @@ _R = (-3.0, 3.0)
 _POS = (0.1, 4.0)
 _UNIT = (-0.9, 0.9)
 _NOY = (0.0, 0.0)
-_np1 = lambda f: (lambda x, y, c: f(x))  # noqa: E731  NumPy reference of a unary op
-_np2 = lambda f: (lambda x, y, c: f(x, y))  # noqa: E731
+_np1 = lambda f: lambda x, y, c: f(x)  # noqa: E731  NumPy reference of a unary op
+_np2 = lambda f: lambda x, y, c: f(x, y)  # noqa: E731
 
 TABLE = {
     Op.ADD: OpSpec("+", 2, lambda x, y, c: x + y, _np2(np.add), (_R, _R)),
@@ -202,16 +204,28 @@ TABLE = {
     Op.MINIMUM: OpSpec("minimum", 2, lambda x, y, c: _py_min(x, y), _np2(np.minimum), (_R, _R)),
     Op.MAXIMUM: OpSpec("maximum", 2, lambda x, y, c: _py_max(x, y), _np2(np.maximum), (_R, _R)),
     Op.POWI: OpSpec(
-        "powi", 1, lambda x, y, c: _ieee2(math.pow, np.power)(x, c, 0.0),
-        lambda x, y, c: np.power(x, c), (_R, _NOY), test_c=3.0,
+        "powi",
+        1,
+        lambda x, y, c: _ieee2(math.pow, np.power)(x, c, 0.0),
+        lambda x, y, c: np.power(x, c),
+        (_R, _NOY),
+        test_c=3.0,
     ),
     Op.POWC: OpSpec(
-        "powc", 1, lambda x, y, c: _ieee2(math.pow, np.power)(x, c, 0.0),
-        lambda x, y, c: np.power(x, c), ((0.5, 3.0), _NOY), test_c=2.5,
+        "powc",
+        1,
+        lambda x, y, c: _ieee2(math.pow, np.power)(x, c, 0.0),
+        lambda x, y, c: np.power(x, c),
+        ((0.5, 3.0), _NOY),
+        test_c=2.5,
     ),
     Op.CPOW: OpSpec(
-        "cpow", 1, lambda x, y, c: _ieee2(math.pow, np.power)(c, x, 0.0),
-        lambda x, y, c: np.power(c, x), ((-2.0, 2.0), _NOY), test_c=1.7,
+        "cpow",
+        1,
+        lambda x, y, c: _ieee2(math.pow, np.power)(c, x, 0.0),
+        lambda x, y, c: np.power(c, x),
+        ((-2.0, 2.0), _NOY),
+        test_c=1.7,
     ),
     Op.NEG: OpSpec("negative", 1, lambda x, y, c: -x, _np1(np.negative), (_R, _NOY)),
     Op.ABS: OpSpec("abs", 1, lambda x, y, c: abs(x), _np1(np.abs), (_R, _NOY)),
@@ -249,10 +263,12 @@ TABLE = {
     Op.LT: OpSpec("<", 2, lambda x, y, c: 1.0 if x < y else 0.0, lambda x, y, c: np.less(x, y) * 1.0, (_R, _R)),
     Op.LE: OpSpec("<=", 2, lambda x, y, c: 1.0 if x <= y else 0.0, lambda x, y, c: np.less_equal(x, y) * 1.0, (_R, _R)),
     Op.EQ: OpSpec("==", 2, lambda x, y, c: 1.0 if x == y else 0.0, lambda x, y, c: np.equal(x, y) * 1.0, (_R, _R)),
-    Op.IF_TRUE: OpSpec("if_true", 2, lambda x, y, c: y if x != 0.0 else -0.0,
-                       lambda x, y, c: np.where(x != 0.0, y, -0.0), (_R, _R)),
-    Op.IF_FALSE: OpSpec("if_false", 2, lambda x, y, c: y if x == 0.0 else -0.0,
-                        lambda x, y, c: np.where(x == 0.0, y, -0.0), (_R, _R)),
+    Op.IF_TRUE: OpSpec(
+        "if_true", 2, lambda x, y, c: y if x != 0.0 else -0.0, lambda x, y, c: np.where(x != 0.0, y, -0.0), (_R, _R)
+    ),
+    Op.IF_FALSE: OpSpec(
+        "if_false", 2, lambda x, y, c: y if x == 0.0 else -0.0, lambda x, y, c: np.where(x == 0.0, y, -0.0), (_R, _R)
+    ),
 }
 
 # Indexed by opcode, for the tracer's hot path (a list index is cheaper than an enum lookup).

@@ -10,6 +10,7 @@ The arrays live in a ``typing.NamedTuple`` so that they pass into ``@njit`` code
 sweeps and users' own kernels) and the compiled code caches across processes; a jitclass
 would break ``cache=True`` (numba issues 6522, 9659).
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -42,8 +43,16 @@ class GuardInfo(NamedTuple):
     location: str  # "file:line" of the user code that compared
 
 
-_DTYPES = dict(op=OP_DTYPE, a=INDEX_DTYPE, b=INDEX_DTYPE, c=np.float64, inputs=INDEX_DTYPE,
-               outputs=INDEX_DTYPE, params=INDEX_DTYPE, guards=INDEX_DTYPE)
+_DTYPES = dict(
+    op=OP_DTYPE,
+    a=INDEX_DTYPE,
+    b=INDEX_DTYPE,
+    c=np.float64,
+    inputs=INDEX_DTYPE,
+    outputs=INDEX_DTYPE,
+    params=INDEX_DTYPE,
+    guards=INDEX_DTYPE,
+)
 
 
 def _fail(message):
@@ -74,8 +83,10 @@ def validated(arrays):
     """
     if not hasattr(arrays, "_fields") or tuple(arrays._fields) != TapeArrays._fields:
         fields = getattr(arrays, "_fields", None)
-        raise TypeError(f"expected a TapeArrays NamedTuple with fields {TapeArrays._fields}; got "
-                        f"{type(arrays).__name__}" + (f" with fields {fields}" if fields else ""))
+        raise TypeError(
+            f"expected a TapeArrays NamedTuple with fields {TapeArrays._fields}; got "
+            f"{type(arrays).__name__}" + (f" with fields {fields}" if fields else "")
+        )
     t = TapeArrays(*[_as_field(name, getattr(arrays, name)) for name in TapeArrays._fields])
     n_slots = t.op.shape[0]
     for name in ("a", "b", "c"):

@@ -9,10 +9,22 @@ whatever a caller passes.
 Buffers: ``w`` values, ``d_a``/``d_b`` local partials, ``w_bar`` one adjoint (all
 [n_slots]); ``lanes`` a [n_slots, L] block used for L directions at a time.
 """
+
 from numba_ad._config import kernel
-from numba_ad.tape.sweeps import (adjoint_sweep, adjoint_sweep_1, first_failed_guard, guard_check_sweep, linearize2_sweep,
-                     linearize_sweep, primal_sweep, second_order_adjoint_sweep, second_order_adjoint_sweep_1,
-                     second_order_forward_sweep_1, tangent_sweep, taylor_sweep)
+from numba_ad.tape.sweeps import (
+    adjoint_sweep,
+    adjoint_sweep_1,
+    first_failed_guard,
+    guard_check_sweep,
+    linearize2_sweep,
+    linearize_sweep,
+    primal_sweep,
+    second_order_adjoint_sweep,
+    second_order_adjoint_sweep_1,
+    second_order_forward_sweep_1,
+    tangent_sweep,
+    taylor_sweep,
+)
 
 
 @kernel
@@ -161,8 +173,7 @@ def hvp_into(tape, x, p, V, weights, work, lanes_dot, lanes_bar, out):
             out[j, 0] = w_bar_dot[inputs[j]]
         return first_failed_guard(tape, w)
     L = lanes_dot.shape[1]
-    if (lanes_dot.shape[0] != n_slots or lanes_bar.shape[0] != n_slots or lanes_bar.shape[1] != L
-            or (L == 0 and K > 0)):
+    if lanes_dot.shape[0] != n_slots or lanes_bar.shape[0] != n_slots or lanes_bar.shape[1] != L or (L == 0 and K > 0):
         raise ValueError("hvp: the lane buffers must both be (n_slots, L) with L >= 1")
     d_aa = work[3]
     d_ab = work[4]

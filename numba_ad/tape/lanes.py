@@ -11,6 +11,7 @@ a prange body raises (numba drops those exceptions, issues 2811 and 9673): each 
 first failing guard is written to ``failed`` instead, and the drivers check every shape
 before the parallel loop.
 """
+
 import numpy as np
 from numba import njit, prange
 
@@ -138,7 +139,8 @@ def tangent_lanes(tape, DA, DB, T, L):
                 da = DA[i, l]
                 db = DB[i, l]
                 T[i, l] = (da * ta if (da != 0.0 and ta != 0.0) else 0.0) + (
-                    db * tb if (db != 0.0 and tb != 0.0) else 0.0)
+                    db * tb if (db != 0.0 and tb != 0.0) else 0.0
+                )
         elif o != Op.INPUT:
             for l in range(L):
                 T[i, l] = 0.0

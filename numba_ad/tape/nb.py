@@ -59,20 +59,23 @@ relying on the raise, and validate shapes with one serial call first::
                 else:
                     F[i] = nb.value_and_gradient_into(tape, work, X[i], G[i])
 """
+
 from typing import NamedTuple
 
 import numpy as np
 from numba.typed import List
 
-from numba_ad.tape import drivers
 from numba_ad._config import kernel, kernel_inline
+from numba_ad.tape import drivers
 from numba_ad.tape.sweeps import adjoint_sweep, tangent_sweep
 
 MAX_LANES = 32  # as api.MAX_LANES: [n_slots, 32] measured 0.45 ns/op/lane
 
-BRANCH_CHANGED = ("numba_ad: x left the tape's recorded branch (a guard failed); call "
-                  "nb.check(tape, work, x) for the guard's index, tape.check(x) from Python to see "
-                  "which comparison, or trace again at x")
+BRANCH_CHANGED = (
+    "numba_ad: x left the tape's recorded branch (a guard failed); call "
+    "nb.check(tape, work, x) for the guard's index, tape.check(x) from Python to see "
+    "which comparison, or trace again at x"
+)
 
 
 class Workspace(NamedTuple):
@@ -118,9 +121,19 @@ def workspace(tape, lanes=None):
     needs for one sweep per block; the lane buffer is n_slots x lanes floats).
     """
     n_slots, n, m, n_params, L = _sizes(tape, lanes)
-    return Workspace(np.empty(n_slots), np.empty(n_slots), np.empty(n_slots), np.empty(n_slots),
-                     np.empty((n_slots, L)), np.full(n_params, np.nan), np.empty(n), np.empty(m),
-                     np.empty((drivers.WORK_ROWS, n_slots)), np.full(m, 1.0 if m == 1 else np.nan), np.empty(n))
+    return Workspace(
+        np.empty(n_slots),
+        np.empty(n_slots),
+        np.empty(n_slots),
+        np.empty(n_slots),
+        np.empty((n_slots, L)),
+        np.full(n_params, np.nan),
+        np.empty(n),
+        np.empty(m),
+        np.empty((drivers.WORK_ROWS, n_slots)),
+        np.full(m, 1.0 if m == 1 else np.nan),
+        np.empty(n),
+    )
 
 
 def workspaces(tape, k, lanes=None):
@@ -140,10 +153,21 @@ def workspaces(tape, k, lanes=None):
 def _new_workspaces(k, n_slots, n, m, n_params, L):
     works = List()
     for _ in range(k):
-        works.append(Workspace(np.empty(n_slots), np.empty(n_slots), np.empty(n_slots), np.empty(n_slots),
-                               np.empty((n_slots, L)), np.full(n_params, np.nan), np.empty(n), np.empty(m),
-                               np.empty((drivers.WORK_ROWS, n_slots)), np.full(m, 1.0 if m == 1 else np.nan),
-                               np.empty(n)))
+        works.append(
+            Workspace(
+                np.empty(n_slots),
+                np.empty(n_slots),
+                np.empty(n_slots),
+                np.empty(n_slots),
+                np.empty((n_slots, L)),
+                np.full(n_params, np.nan),
+                np.empty(n),
+                np.empty(m),
+                np.empty((drivers.WORK_ROWS, n_slots)),
+                np.full(m, 1.0 if m == 1 else np.nan),
+                np.empty(n),
+            )
+        )
     return works
 
 
@@ -163,9 +187,21 @@ def _tape_sizes(tape):
 
 @kernel_inline
 def _work_sizes(work):
-    return (work.w.shape[0], work.d_a.shape[0], work.d_b.shape[0], work.w_bar.shape[0], work.lanes.shape[0],
-            work.lanes.shape[1], work.params.shape[0], work.vec_n.shape[0], work.vec_m.shape[0],
-            work.second.shape[0], work.second.shape[1], work.weights.shape[0], work.vec_n2.shape[0])
+    return (
+        work.w.shape[0],
+        work.d_a.shape[0],
+        work.d_b.shape[0],
+        work.w_bar.shape[0],
+        work.lanes.shape[0],
+        work.lanes.shape[1],
+        work.params.shape[0],
+        work.vec_n.shape[0],
+        work.vec_m.shape[0],
+        work.second.shape[0],
+        work.second.shape[1],
+        work.weights.shape[0],
+        work.vec_n2.shape[0],
+    )
 
 
 @kernel
@@ -176,11 +212,24 @@ def _check_work(tape_sizes, work_sizes):
     """
     n_slots, n_params, n, m = tape_sizes
     w, d_a, d_b, w_bar, lane_rows, lane_cols, params, vec_n, vec_m, s_rows, s_cols, weights, vec_n2 = work_sizes
-    if (w != n_slots or d_a != n_slots or d_b != n_slots or w_bar != n_slots or lane_rows != n_slots
-            or lane_cols < 1 or params != n_params or vec_n != n or vec_m != m or s_rows != drivers.WORK_ROWS
-            or s_cols != n_slots or weights != m or vec_n2 != n):
-        raise ValueError("numba_ad.nb: the workspace was made for another tape; make one with "
-                         "tape.workspace() for this tape")
+    if (
+        w != n_slots
+        or d_a != n_slots
+        or d_b != n_slots
+        or w_bar != n_slots
+        or lane_rows != n_slots
+        or lane_cols < 1
+        or params != n_params
+        or vec_n != n
+        or vec_m != m
+        or s_rows != drivers.WORK_ROWS
+        or s_cols != n_slots
+        or weights != m
+        or vec_n2 != n
+    ):
+        raise ValueError(
+            "numba_ad.nb: the workspace was made for another tape; make one with tape.workspace() for this tape"
+        )
 
 
 @kernel
@@ -201,8 +250,9 @@ def _check_value(tape_sizes, work_sizes):
 def _check_gradient(tape_sizes, work_sizes, g_len):
     _check_work(tape_sizes, work_sizes)
     if tape_sizes[3] != 1:
-        raise ValueError("numba_ad.nb.value_and_gradient_into needs a scalar tape (one output); "
-                         "use jacobian_into or vjp_into")
+        raise ValueError(
+            "numba_ad.nb.value_and_gradient_into needs a scalar tape (one output); use jacobian_into or vjp_into"
+        )
     if g_len != tape_sizes[2]:
         raise ValueError("numba_ad.nb.value_and_gradient_into: g must have length n (tape.n_inputs)")
 
@@ -211,16 +261,14 @@ def _check_gradient(tape_sizes, work_sizes, g_len):
 def _check_jvp(tape_sizes, work_sizes, v_len, out_len):
     _check_work(tape_sizes, work_sizes)
     if v_len != tape_sizes[2] or out_len != tape_sizes[3]:
-        raise ValueError("numba_ad.nb.jvp_into: v must have length n (tape.n_inputs) and out length m "
-                         "(tape.n_outputs)")
+        raise ValueError("numba_ad.nb.jvp_into: v must have length n (tape.n_inputs) and out length m (tape.n_outputs)")
 
 
 @kernel
 def _check_vjp(tape_sizes, work_sizes, w_len, out_len):
     _check_work(tape_sizes, work_sizes)
     if w_len != tape_sizes[3] or out_len != tape_sizes[2]:
-        raise ValueError("numba_ad.nb.vjp_into: w must have length m (tape.n_outputs) and out length n "
-                         "(tape.n_inputs)")
+        raise ValueError("numba_ad.nb.vjp_into: w must have length m (tape.n_outputs) and out length n (tape.n_inputs)")
 
 
 @kernel
@@ -275,8 +323,7 @@ def value(tape, work, x):
 def value_and_gradient_into(tape, work, x, g):
     """Return f(x) of a scalar tape and write its gradient into g (n,)."""
     _check_gradient(_tape_sizes(tape), _work_sizes(work), g.shape[0])
-    f, failed = drivers.value_and_gradient_into(tape, x, work.params, work.w, work.d_a, work.d_b,
-                                                work.w_bar, g)
+    f, failed = drivers.value_and_gradient_into(tape, x, work.params, work.w, work.d_a, work.d_b, work.w_bar, g)
     _raise_if_failed(failed)
     return f
 
@@ -291,8 +338,9 @@ def jvp_into(tape, work, x, v, out):
     V, out_col = work.vec_n, work.vec_m
     for j in range(n):
         V[j] = v[j]
-    failed = drivers.jvp_into(tape, x, work.params, V.reshape((n, 1)), work.w, work.d_a, work.d_b,
-                              work.lanes, out_col.reshape((m, 1)))
+    failed = drivers.jvp_into(
+        tape, x, work.params, V.reshape((n, 1)), work.w, work.d_a, work.d_b, work.lanes, out_col.reshape((m, 1))
+    )
     _raise_if_failed(failed)
     for i in range(m):
         out[i] = out_col[i]
@@ -306,8 +354,9 @@ def vjp_into(tape, work, x, w, out):
     W, out_col = work.vec_m, work.vec_n
     for i in range(m):
         W[i] = w[i]
-    failed = drivers.vjp_into(tape, x, work.params, W.reshape((m, 1)), work.w, work.d_a, work.d_b,
-                              work.lanes, out_col.reshape((n, 1)))
+    failed = drivers.vjp_into(
+        tape, x, work.params, W.reshape((m, 1)), work.w, work.d_a, work.d_b, work.lanes, out_col.reshape((n, 1))
+    )
     _raise_if_failed(failed)
     for j in range(n):
         out[j] = out_col[j]
@@ -322,8 +371,17 @@ def hvp_into(tape, work, x, v, out):
     V, out_col = work.vec_n, work.vec_n2
     for j in range(n):
         V[j] = v[j]
-    failed = drivers.hvp_into(tape, x, work.params, V.reshape((n, 1)), work.weights, work.second,
-                              work.lanes, work.lanes, out_col.reshape((n, 1)))  # lanes unused for one v
+    failed = drivers.hvp_into(
+        tape,
+        x,
+        work.params,
+        V.reshape((n, 1)),
+        work.weights,
+        work.second,
+        work.lanes,
+        work.lanes,
+        out_col.reshape((n, 1)),
+    )  # lanes unused for one v
     _raise_if_failed(failed)
     for j in range(n):
         out[j] = out_col[j]
@@ -376,5 +434,17 @@ def _reverse_jacobian(tape, d_a, d_b, lanes, J):
                 J[i0 + k, j] = lanes[inputs[j], k]
 
 
-__all__ = ["BRANCH_CHANGED", "Workspace", "check", "eval_into", "hvp_into", "jacobian_into", "jvp_into", "value",
-           "value_and_gradient_into", "vjp_into", "workspace", "workspaces"]
+__all__ = [
+    "BRANCH_CHANGED",
+    "Workspace",
+    "check",
+    "eval_into",
+    "hvp_into",
+    "jacobian_into",
+    "jvp_into",
+    "value",
+    "value_and_gradient_into",
+    "vjp_into",
+    "workspace",
+    "workspaces",
+]

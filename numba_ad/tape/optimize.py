@@ -23,6 +23,7 @@ The passes are @njit kernels: they cost about as much as one or two primal sweep
 so the CppAD trap (an optimiser that costs more than it ever saves, gradbench PR 472) is
 measured in benchmarks/bench_scale.py rather than assumed away.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -94,8 +95,12 @@ def _rewrite(op, a, b, c, is_guard, commutative):
         ka, kb = new_a[i], new_b[i]
         if commutative[new_op[i]] and ka > kb:
             ka, kb = kb, ka
-        h = ((np.int64(new_op[i]) * np.int64(-7046029254386353131)) ^ (ka * np.int64(-4658895280553007687))
-             ^ (kb * np.int64(1609587929392839161)) ^ (bits[i] * np.int64(-6261239274745651589)))
+        h = (
+            (np.int64(new_op[i]) * np.int64(-7046029254386353131))
+            ^ (ka * np.int64(-4658895280553007687))
+            ^ (kb * np.int64(1609587929392839161))
+            ^ (bits[i] * np.int64(-6261239274745651589))
+        )
         h = (h ^ (h >> 29)) & (size - 1)
         while True:
             j = table[h]
@@ -180,7 +185,8 @@ def optimize_arrays(arrays):
         np.where(math, new_index[new_a[keep]], np.where(indexed, new_a[keep], 0)).astype(INDEX_DTYPE),
         np.where(math, new_index[new_b[keep]], 0).astype(INDEX_DTYPE),
         new_c[keep],
-        *(slot_map[getattr(arrays, name)].astype(INDEX_DTYPE) for name in ("inputs", "outputs", "params", "guards")))
+        *(slot_map[getattr(arrays, name)].astype(INDEX_DTYPE) for name in ("inputs", "outputs", "params", "guards")),
+    )
     folded, simplified, merged = (int(v) for v in counts)
     n_after = int(keep.shape[0])
     dead = int(np.count_nonzero(~live & (rep == np.arange(n))))  # not merged or simplified away

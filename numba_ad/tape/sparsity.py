@@ -14,6 +14,7 @@ result reaches an output couples the index domains of its operands. Domains are 
 
 Kernels here, policy (when compression pays) in :func:`hessian_plan`.
 """
+
 import numpy as np
 
 from numba_ad._config import kernel

@@ -12,6 +12,7 @@ forward and reverse mode would disagree on ``sqrt(x0) + x1`` at x0 = 0 (zero tan
 ``x1 * sqrt(x0)`` at 0 (zero partial). Both modes then sum the same path products, in which
 any zero factor annihilates the path.
 """
+
 from numba_ad._config import kernel, kernel_inline
 from numba_ad.ops.table import FIRST_MATH, Op, partials, second_partials, taylor, value
 
@@ -73,7 +74,8 @@ def tangent_sweep(tape, d_a, d_b, w_dot, n_lanes):
                 ta = w_dot[ai, k]
                 tb = w_dot[bi, k]
                 w_dot[i, k] = (da * ta if ta != 0.0 and da != 0.0 else 0.0) + (
-                    db * tb if tb != 0.0 and db != 0.0 else 0.0)
+                    db * tb if tb != 0.0 and db != 0.0 else 0.0
+                )
         elif o != Op.INPUT:
             for k in range(n_lanes):
                 w_dot[i, k] = 0.0

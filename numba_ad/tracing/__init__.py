@@ -6,8 +6,10 @@ The modules are imported here in the order that fills the NumPy protocol's table
 ``trace.trace_function`` is the layer's entry point.
 """
 
-from numba_ad.tracing import numpy_protocol  # noqa: F401  (first: the registries)
-from numba_ad.tracing import numpy_functions  # noqa: F401  (registers np.sum, np.dot, ...)
+from numba_ad.tracing import (
+    numpy_functions,  # noqa: F401  (registers np.sum, np.dot, ...)
+    numpy_protocol,  # noqa: F401  (first: the registries)
+)
 from numba_ad.tracing.array import TracedArray
 from numba_ad.tracing.njit import traceable
 from numba_ad.tracing.scalar import Recording, Traced

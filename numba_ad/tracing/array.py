@@ -11,11 +11,12 @@ Reading one element (``x[i]``, iteration) gives a ``Traced`` scalar: loop-style 
 scalar ops as before. Converting to a NumPy object array of Traced (``to_objects``) is the
 fallback for NumPy code with no bulk version.
 """
+
 import numpy as np
 
+from numba_ad.tape.arrays import INDEX_DTYPE
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array_conditions import ConditionArray
-from numba_ad.tape.arrays import INDEX_DTYPE
 from numba_ad.tracing.scalar import Condition, Traced, _number, traced_operands
 
 
@@ -64,15 +65,22 @@ def as_operand(rec, v):
             return ao.constant(v.astype(np.float64))
         if v.dtype == object:
             return _object_operand(rec, v)
-    raise TypeError(f"cannot record an operation on a {type(v).__name__}"
-                    + (f" of dtype {v.dtype}" if isinstance(v, np.ndarray) else "")
-                    + "; expected numbers, arrays of numbers or traced values")
+    raise TypeError(
+        f"cannot record an operation on a {type(v).__name__}"
+        + (f" of dtype {v.dtype}" if isinstance(v, np.ndarray) else "")
+        + "; expected numbers, arrays of numbers or traced values"
+    )
 
 
 def _object_array(items):
     """np.array(items) with traced arrays inside as objects."""
-    return np.array([i.to_objects() if type(i) is TracedArray else _object_array(i) if type(i) in (list, tuple)
-                     else i for i in items], dtype=object)
+    return np.array(
+        [
+            i.to_objects() if type(i) is TracedArray else _object_array(i) if type(i) in (list, tuple) else i
+            for i in items
+        ],
+        dtype=object,
+    )
 
 
 def _object_operand(rec, arr):
@@ -89,8 +97,9 @@ def _object_operand(rec, arr):
                 return None
             slots.append(rec.const(number))
             values.append(number)
-    return ao.Operand(np.array(slots, dtype=INDEX_DTYPE).reshape(arr.shape),
-                      np.array(values, dtype=np.float64).reshape(arr.shape))
+    return ao.Operand(
+        np.array(slots, dtype=INDEX_DTYPE).reshape(arr.shape), np.array(values, dtype=np.float64).reshape(arr.shape)
+    )
 
 
 def result(rec, operand):
@@ -142,11 +151,16 @@ def _check_index(index):
     for i in index if type(index) is tuple else (index,):
         if type(i) is Traced:
             i.__index__()  # raises, saying to index with plain integers
-        if type(i) is TracedArray or isinstance(i, ConditionArray) or (
-                (type(i) is list or type(i) is np.ndarray and i.dtype == object) and recording_of(i) is not None):
-            raise TypeError("Using traced values as an index: indices must not depend on x. Index with plain "
-                            "integers, slices or integer/boolean NumPy arrays; for a choice that depends on x "
-                            "use ad.where(cond, a, b)")
+        if (
+            type(i) is TracedArray
+            or isinstance(i, ConditionArray)
+            or ((type(i) is list or type(i) is np.ndarray and i.dtype == object) and recording_of(i) is not None)
+        ):
+            raise TypeError(
+                "Using traced values as an index: indices must not depend on x. Index with plain "
+                "integers, slices or integer/boolean NumPy arrays; for a choice that depends on x "
+                "use ad.where(cond, a, b)"
+            )
 
 
 class TracedArray:
@@ -227,16 +241,21 @@ class TracedArray:
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and np.dtype(dtype) != object:
-            raise TypeError(f"cannot convert traced values to {np.dtype(dtype)} while tracing; keep "
-                            "them in NumPy operations, which record ops")
+            raise TypeError(
+                f"cannot convert traced values to {np.dtype(dtype)} while tracing; keep "
+                "them in NumPy operations, which record ops"
+            )
         return self.to_objects()
 
     def _one(self, truth=False):
         """The only element, as a Traced scalar; ValueError (NumPy's) for other sizes."""
         if self.size != 1:
-            raise ValueError("The truth value of an array with more than one element is ambiguous. Use "
-                             "a.any() or a.all() (each element records a guard), or ad.where(cond, a, b)"
-                             if truth else "only one-element arrays can be converted to Python scalars")
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. Use "
+                "a.any() or a.all() (each element records a guard), or ad.where(cond, a, b)"
+                if truth
+                else "only one-element arrays can be converted to Python scalars"
+            )
         return Traced(self._rec, int(self.slots.reshape(-1)[0]), float(self.values.reshape(-1)[0]))
 
     def __bool__(self):

@@ -8,11 +8,12 @@ one-element array, ``cond[i]``, iteration, any NumPy code run on the object form
 that element's scalar ``Comparison``, which records a guard as today. ``bool()`` of several
 elements raises as NumPy does.
 """
+
 import numpy as np
 
+from numba_ad.ops.table import Op
 from numba_ad.tracing.array_ops import Operand, binary, broadcast_shape, constant
 from numba_ad.tracing.array_ops import operator as _operator
-from numba_ad.ops.table import Op
 from numba_ad.tracing.scalar import _GUARDS, Comparison, Condition, Traced, _Combined, _Not, _user_location, mask_of
 
 _SUB, _MUL, _MAXIMUM = int(Op.SUB), int(Op.MUL), int(Op.MAXIMUM)
@@ -67,15 +68,19 @@ class ConditionArray:
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and np.dtype(dtype) != object:
-            raise TypeError("a condition on traced values has no truth value until it is used: use "
-                            "ad.where(cond, 1.0, 0.0) for a number, or bool() of one element for a guard")
+            raise TypeError(
+                "a condition on traced values has no truth value until it is used: use "
+                "ad.where(cond, 1.0, 0.0) for a number, or bool() of one element for a guard"
+            )
         return self.to_objects()
 
     def __bool__(self):
         if self.size != 1:
-            raise ValueError("The truth value of an array with more than one element is ambiguous. Use "
-                             "a.any() or a.all() (each element records a guard), or ad.where(cond, a, b) "
-                             "(no guard)")
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. Use "
+                "a.any() or a.all() (each element records a guard), or ad.where(cond, a, b) "
+                "(no guard)"
+            )
         return bool(self.element((0,) * self.ndim))
 
     def __int__(self):
@@ -116,8 +121,7 @@ class ConditionArray:
 def _integer_index(index, shape):
     """The index as a tuple of non-negative ints when it picks one element; None otherwise."""
     index = index if isinstance(index, tuple) else (index,)
-    if len(index) != len(shape) or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
-                                           for i in index):
+    if len(index) != len(shape) or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index):
         return None
     for i, n in zip(index, shape):
         if not -n <= i < n:
@@ -212,8 +216,9 @@ class CombinedArray(ConditionArray):
         return part
 
     def take(self, index):
-        return CombinedArray(self.kind, self._take_part(self.left, index), self._take_part(self.right, index),
-                             self._rec)
+        return CombinedArray(
+            self.kind, self._take_part(self.left, index), self._take_part(self.right, index), self._rec
+        )
 
     def _record_mask(self, rec):
         left, right = true_mask(rec, self.left), true_mask(rec, self.right)
@@ -221,8 +226,9 @@ class CombinedArray(ConditionArray):
         if self.kind == "and":
             return (constant(left.values * right.values) if both_constant else binary(rec, _MUL, left, right)), False
         if self.kind == "or":
-            return (constant(np.maximum(left.values, right.values)) if both_constant
-                    else binary(rec, _MAXIMUM, left, right)), False
+            return (
+                constant(np.maximum(left.values, right.values)) if both_constant else binary(rec, _MAXIMUM, left, right)
+            ), False
         if both_constant:
             return constant((left.values - right.values) ** 2), False
         # xor of 0/1 values as the scalar code writes it: (l - r) * (l - r), two SUBs and a MUL
@@ -231,7 +237,7 @@ class CombinedArray(ConditionArray):
 
 def _right_aligned(index, shape):
     """The part of a full index that addresses an operand of `shape` (NumPy broadcasting)."""
-    index = index[len(index) - len(shape):] if shape else ()
+    index = index[len(index) - len(shape) :] if shape else ()
     return tuple(0 if n == 1 else i for i, n in zip(index, shape))
 
 
@@ -239,14 +245,17 @@ def _broadcast_condition(cond, shape):
     if cond.shape == shape:
         return cond
     if isinstance(cond, CompareArray):
-        return CompareArray(cond._rec, _broadcast(cond.lhs, shape), _broadcast(cond.rhs, shape), cond.symbol,
-                            cond.location)
+        return CompareArray(
+            cond._rec, _broadcast(cond.lhs, shape), _broadcast(cond.rhs, shape), cond.symbol, cond.location
+        )
     if isinstance(cond, NotArray):
         return NotArray(_broadcast_condition(cond.inner, shape))
-    return CombinedArray(cond.kind, cond.left if not isinstance(cond.left, ConditionArray)
-                         else _broadcast_condition(cond.left, shape),
-                         cond.right if not isinstance(cond.right, ConditionArray)
-                         else _broadcast_condition(cond.right, shape), cond._rec)
+    return CombinedArray(
+        cond.kind,
+        cond.left if not isinstance(cond.left, ConditionArray) else _broadcast_condition(cond.left, shape),
+        cond.right if not isinstance(cond.right, ConditionArray) else _broadcast_condition(cond.right, shape),
+        cond._rec,
+    )
 
 
 def condition_mask(rec, cond):

@@ -13,8 +13,9 @@ code, in a block order: a reduction is the chain ``s1 = v0 + v1, s2 = s1 + v2, .
 NumPy's object-array reductions run it, so a replay of array code and of loop code gives the
 same values to the bit (derivatives to rounding: adjoints add up in another order).
 """
+
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
@@ -30,7 +31,7 @@ _REFERENCE = {int(op): spec.reference for op, spec in TABLE.items()}
 class Operand(NamedTuple):
     """One argument of a bulk op: its slots (None for a constant) and its values."""
 
-    slots: Optional[np.ndarray]  # int32 slots, the shape of values; None: constant values
+    slots: np.ndarray | None  # int32 slots, the shape of values; None: constant values
     values: np.ndarray  # float64 values at the recording point (0-d for a scalar)
 
 
@@ -51,8 +52,9 @@ def broadcast_shape(what, *shapes):
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"{what}: operands could not be broadcast together with shapes "
-                         + " ".join(str(tuple(s)) for s in shapes)) from None
+        raise ValueError(
+            f"{what}: operands could not be broadcast together with shapes " + " ".join(str(tuple(s)) for s in shapes)
+        ) from None
 
 
 def _record(rec, op, a, b, c, values):
@@ -143,8 +145,12 @@ def _constant_powers(rec, x, c):
 # ---------------------------------------------------------------------------------------
 # Reductions: chains of a binary op along the last axis of an (rows, n) array.
 # ---------------------------------------------------------------------------------------
-_ACCUMULATE = {_ADD: np.add.accumulate, _MUL: np.multiply.accumulate,
-               int(Op.MAXIMUM): np.maximum.accumulate, int(Op.MINIMUM): np.minimum.accumulate}
+_ACCUMULATE = {
+    _ADD: np.add.accumulate,
+    _MUL: np.multiply.accumulate,
+    int(Op.MAXIMUM): np.maximum.accumulate,
+    int(Op.MINIMUM): np.minimum.accumulate,
+}
 _IDENTITY = {_ADD: 0.0, _MUL: 1.0}
 
 
@@ -227,8 +233,9 @@ def matmul(rec, x, y):
     y2 = (ys.reshape(-1, 1), yv.reshape(-1, 1)) if yv.ndim == 1 else (ys, yv)
     (m, k), (k2, p) = x2[0].shape, y2[0].shape
     if k != k2:
-        raise ValueError(f"matmul: shapes {xv.shape} and {yv.shape} are not aligned: "
-                         f"{k} (dim {xv.ndim - 1}) != {k2} (dim 0)")
+        raise ValueError(
+            f"matmul: shapes {xv.shape} and {yv.shape} are not aligned: {k} (dim {xv.ndim - 1}) != {k2} (dim 0)"
+        )
     out_shape = ((m,) if xv.ndim == 2 else ()) + ((p,) if yv.ndim == 2 else ())
     if k == 0:
         return constant(np.zeros(out_shape))

@@ -25,6 +25,7 @@ Python version is first built, as numba freezes them when it compiles.
 
 This module imports numba only to recognise its objects; tracing never runs a kernel.
 """
+
 import contextvars
 import math
 import types
@@ -72,15 +73,39 @@ def _copysign(x, y):
 # floor/ceil/trunc return ints in Python and numba; on traced values they return the
 # traced float (a FLOOR/CEIL/TRUNC op), which works as a number but not as an index.
 _MATH = {
-    "sin": Op.SIN, "cos": Op.COS, "tan": Op.TAN, "asin": Op.ARCSIN, "acos": Op.ARCCOS,
-    "atan": Op.ARCTAN, "sinh": Op.SINH, "cosh": Op.COSH, "tanh": Op.TANH,
-    "asinh": Op.ARCSINH, "acosh": Op.ARCCOSH, "atanh": Op.ARCTANH,
-    "exp": Op.EXP, "exp2": Op.EXP2, "expm1": Op.EXPM1, "log": _log, "log2": Op.LOG2,
-    "log10": Op.LOG10, "log1p": Op.LOG1P, "sqrt": Op.SQRT, "cbrt": Op.CBRT, "fabs": Op.ABS,
-    "erf": Op.ERF, "erfc": Op.ERFC, "floor": Op.FLOOR, "ceil": Op.CEIL, "trunc": Op.TRUNC,
-    "pow": _power, "atan2": lambda y, x: _binary(int(Op.ARCTAN2), y, x), "hypot": _hypot,
+    "sin": Op.SIN,
+    "cos": Op.COS,
+    "tan": Op.TAN,
+    "asin": Op.ARCSIN,
+    "acos": Op.ARCCOS,
+    "atan": Op.ARCTAN,
+    "sinh": Op.SINH,
+    "cosh": Op.COSH,
+    "tanh": Op.TANH,
+    "asinh": Op.ARCSINH,
+    "acosh": Op.ARCCOSH,
+    "atanh": Op.ARCTANH,
+    "exp": Op.EXP,
+    "exp2": Op.EXP2,
+    "expm1": Op.EXPM1,
+    "log": _log,
+    "log2": Op.LOG2,
+    "log10": Op.LOG10,
+    "log1p": Op.LOG1P,
+    "sqrt": Op.SQRT,
+    "cbrt": Op.CBRT,
+    "fabs": Op.ABS,
+    "erf": Op.ERF,
+    "erfc": Op.ERFC,
+    "floor": Op.FLOOR,
+    "ceil": Op.CEIL,
+    "trunc": Op.TRUNC,
+    "pow": _power,
+    "atan2": lambda y, x: _binary(int(Op.ARCTAN2), y, x),
+    "hypot": _hypot,
     "copysign": _copysign,
-    "degrees": lambda x: x * (180.0 / math.pi), "radians": lambda x: x * (math.pi / 180.0),
+    "degrees": lambda x: x * (180.0 / math.pi),
+    "radians": lambda x: x * (math.pi / 180.0),
     "isnan": lambda x: Comparison(x, x, "!="),
     "isinf": lambda x: Comparison(abs(x), math.inf, "=="),
     "isfinite": lambda x: Comparison(abs(x), math.inf, "<"),
@@ -88,23 +113,22 @@ _MATH = {
 
 # NumPy's IEEE results where math raises on constants (math.log(0.0), math.pow(-8.0, 0.5)),
 # as numba's compiled math returns them; the ops' own evaluators cover the one-op entries.
-_IEEE = {"log": lambda x, base=None: np.log(x) if base is None else np.log(x) / np.log(base),
-         "pow": np.power}
+_IEEE = {"log": lambda x, base=None: np.log(x) if base is None else np.log(x) / np.log(base), "pow": np.power}
 
 # What to write instead of a math function numba_ad cannot record (default: _NO_OP_HINT).
 _MATH_HINTS = {
     "fsum": "use sum(values) or np.sum(values), which record additions",
-    "fmod": "write x - y * math.trunc(x / y), which records ops (it may differ from fmod in "
-            "the last bits)",
-    "remainder": "write x - y * math.floor(x / y + 0.5), which records ops (ties round up, not "
-                 "to even)",
+    "fmod": "write x - y * math.trunc(x / y), which records ops (it may differ from fmod in the last bits)",
+    "remainder": "write x - y * math.floor(x / y + 0.5), which records ops (ties round up, not to even)",
     "ldexp": "use x * 2.0 ** k",
     "modf": "use t = math.trunc(x) and x - t",
     "isclose": "write abs(a - b) <= tol, which records a guard",
     "dist": "use math.hypot of the coordinate differences",
 }
-_NO_OP_HINT = ("numba_ad has no op for it; apply it only to values that do not depend on x "
-               "(constants, integers), or write it with the math functions numba_ad records")
+_NO_OP_HINT = (
+    "numba_ad has no op for it; apply it only to values that do not depend on x "
+    "(constants, integers), or write it with the math functions numba_ad records"
+)
 
 
 def _recording_in(args):
@@ -130,6 +154,7 @@ def _recording(name, record):
             except (ValueError, OverflowError):
                 return SCALAR[op](float(x), 0.0, 0.0)
     else:
+
         def fn(*args):
             for v in args:
                 if type(v) is Traced:
@@ -156,8 +181,7 @@ def _refusing(real, what, hint):
 
     def fn(*args, **kwargs):
         if _any_traced(args) or _any_traced(kwargs.values()):
-            raise _Refused(f"{what} cannot be applied to traced values while tracing a numba "
-                           f"kernel: {hint}")
+            raise _Refused(f"{what} cannot be applied to traced values while tracing a numba kernel: {hint}")
         return real(*args, **kwargs)
 
     fn.__name__ = getattr(real, "__name__", "function")
@@ -228,8 +252,9 @@ for _name in _ALLOCATORS:
 
 # id(real object) -> (real, replacement) for names imported by `from math import sin`.
 _SUBSTITUTES = {id(getattr(np, n)): (getattr(np, n), getattr(NUMPY, n)) for n in _ALLOCATORS}
-_SUBSTITUTES.update((id(f), (f, getattr(MATH, n))) for n, f in vars(math).items()
-                    if callable(f) and not n.startswith("_"))
+_SUBSTITUTES.update(
+    (id(f), (f, getattr(MATH, n))) for n, f in vars(math).items() if callable(f) and not n.startswith("_")
+)
 del _name, _record
 
 
@@ -249,9 +274,9 @@ _MODULE_PROXIES = {}
 # numba objects that run compiled code only: refused with what to do instead.
 _NUMBA_REFUSED = {
     "numba.np.ufunc": "numba.vectorize/guvectorize functions cannot be traced: trace an @njit "
-                      "function of scalars (a loop over the array) instead",
+    "function of scalars (a loop over the array) instead",
     "numba.core.ccallback": "numba.cfunc functions cannot be traced: trace an @njit version of "
-                            "the same Python function instead",
+    "the same Python function instead",
 }
 
 
@@ -314,8 +339,7 @@ def python_version(dispatcher):
     py_func = dispatcher.py_func
     scope = dict(py_func.__globals__)
     cells = tuple(types.CellType() for _ in py_func.__closure__ or ())
-    fn = types.FunctionType(py_func.__code__, scope, py_func.__name__, py_func.__defaults__,
-                            cells or None)
+    fn = types.FunctionType(py_func.__code__, scope, py_func.__name__, py_func.__defaults__, cells or None)
     fn.__kwdefaults__ = dict(py_func.__kwdefaults__) if py_func.__kwdefaults__ else None
     fn.__qualname__, fn.__doc__ = py_func.__qualname__, py_func.__doc__
     # Registered before rebinding, so that recursion and mutual recursion find it.
@@ -334,11 +358,13 @@ def python_version(dispatcher):
     return fn
 
 
-_KERNEL_NOTE = ("numba_ad traced the @njit kernel {name} ({where}) by running its Python source "
-                "with math.* and @njit helpers recorded. Traced values cannot go through float(), "
-                "int(), np.float64() or into int/float32 arrays: drop float() around values that "
-                "are floats already, and return outputs as a tuple, a list or an array from "
-                "np.empty/np.zeros (float64).")
+_KERNEL_NOTE = (
+    "numba_ad traced the @njit kernel {name} ({where}) by running its Python source "
+    "with math.* and @njit helpers recorded. Traced values cannot go through float(), "
+    "int(), np.float64() or into int/float32 arrays: drop float() around values that "
+    "are floats already, and return outputs as a tuple, a list or an array from "
+    "np.empty/np.zeros (float64)."
+)
 _ENTRIES = weakref.WeakKeyDictionary()  # dispatcher -> traceable(dispatcher)
 
 

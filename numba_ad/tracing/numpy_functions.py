@@ -9,14 +9,15 @@ run twice, on the slots and on the values: the element at each position keeps it
 they record nothing. The zeros that diag, triu and tril fill in are slot 0, the constant
 0.0 of every tape, with value 0.0: exactly a constant zero.
 """
+
 import numpy as np
 
-from numba_ad.tracing import array_ops as ao
-from numba_ad.tracing.array_conditions import ConditionArray
-from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result
 from numba_ad.ops.table import Op
-from numba_ad.tracing.scalar import Traced
+from numba_ad.tracing import array_ops as ao
+from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result
+from numba_ad.tracing.array_conditions import ConditionArray
 from numba_ad.tracing.numpy_protocol import FUNCTIONS
+from numba_ad.tracing.scalar import Traced
 
 _ADD, _MUL, _MAXIMUM, _MINIMUM = int(Op.ADD), int(Op.MUL), int(Op.MAXIMUM), int(Op.MINIMUM)
 
@@ -31,8 +32,10 @@ def _reduction(op, name):
             return NotImplemented
         if out is not None or kwargs:
             if op in (_MAXIMUM, _MINIMUM):  # NumPy's object code would compare: guards, not max ops
-                raise TypeError(f"np.{name}.reduce (np.max, np.min) on traced values takes only axis and "
-                                f"keepdims; got {sorted(kwargs) + (['out'] if out is not None else [])}")
+                raise TypeError(
+                    f"np.{name}.reduce (np.max, np.min) on traced values takes only axis and "
+                    f"keepdims; got {sorted(kwargs) + (['out'] if out is not None else [])}"
+                )
             return NotImplemented
         return result(a._rec, ao.reduce(a._rec, op, _operand(a), axis, bool(keepdims), name))
 
@@ -132,22 +135,71 @@ def _like(fill):
     return like
 
 
-FUNCTIONS.update({
-    np.sum: _reduction(_ADD, "add"), np.prod: _reduction(_MUL, "multiply"),
-    np.max: _reduction(_MAXIMUM, "maximum"), np.amax: _reduction(_MAXIMUM, "maximum"),
-    np.min: _reduction(_MINIMUM, "minimum"), np.amin: _reduction(_MINIMUM, "minimum"),
-    np.cumsum: _accumulation(_ADD), np.cumprod: _accumulation(_MUL), np.mean: _mean,
-    np.dot: _dot, np.outer: _outer,
-    np.zeros_like: _like(0.0), np.ones_like: _like(1.0), np.empty_like: _like(0.0), np.full_like: _like(None),
-    np.shape: lambda a: _sized(a, a.shape), np.ndim: lambda a: _sized(a, a.ndim),
-    np.size: lambda a, axis=None: _sized(a, a.size if axis is None else a.shape[axis]),
-})
-FUNCTIONS.update({func: _moves(func, (0,)) for func in (
-    np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.squeeze, np.expand_dims, np.broadcast_to,
-    np.flip, np.fliplr, np.flipud, np.roll, np.rot90, np.repeat, np.tile, np.take, np.diag, np.diagonal,
-    np.triu, np.tril, np.copy, np.resize, np.delete, np.split, np.array_split, np.hsplit, np.vsplit)})
-FUNCTIONS.update({func: _moves(func, "seq") for func in (
-    np.concatenate, np.stack, np.hstack, np.vstack, np.dstack, np.column_stack)})
-FUNCTIONS.update({np.append: _moves(np.append, (0, 1)), np.insert: _moves(np.insert, (0, 2)),
-                  np.atleast_1d: _moves(np.atleast_1d, "all"), np.atleast_2d: _moves(np.atleast_2d, "all"),
-                  np.atleast_3d: _moves(np.atleast_3d, "all")})
+FUNCTIONS.update(
+    {
+        np.sum: _reduction(_ADD, "add"),
+        np.prod: _reduction(_MUL, "multiply"),
+        np.max: _reduction(_MAXIMUM, "maximum"),
+        np.amax: _reduction(_MAXIMUM, "maximum"),
+        np.min: _reduction(_MINIMUM, "minimum"),
+        np.amin: _reduction(_MINIMUM, "minimum"),
+        np.cumsum: _accumulation(_ADD),
+        np.cumprod: _accumulation(_MUL),
+        np.mean: _mean,
+        np.dot: _dot,
+        np.outer: _outer,
+        np.zeros_like: _like(0.0),
+        np.ones_like: _like(1.0),
+        np.empty_like: _like(0.0),
+        np.full_like: _like(None),
+        np.shape: lambda a: _sized(a, a.shape),
+        np.ndim: lambda a: _sized(a, a.ndim),
+        np.size: lambda a, axis=None: _sized(a, a.size if axis is None else a.shape[axis]),
+    }
+)
+FUNCTIONS.update(
+    {
+        func: _moves(func, (0,))
+        for func in (
+            np.reshape,
+            np.ravel,
+            np.transpose,
+            np.swapaxes,
+            np.moveaxis,
+            np.squeeze,
+            np.expand_dims,
+            np.broadcast_to,
+            np.flip,
+            np.fliplr,
+            np.flipud,
+            np.roll,
+            np.rot90,
+            np.repeat,
+            np.tile,
+            np.take,
+            np.diag,
+            np.diagonal,
+            np.triu,
+            np.tril,
+            np.copy,
+            np.resize,
+            np.delete,
+            np.split,
+            np.array_split,
+            np.hsplit,
+            np.vsplit,
+        )
+    }
+)
+FUNCTIONS.update(
+    {func: _moves(func, "seq") for func in (np.concatenate, np.stack, np.hstack, np.vstack, np.dstack, np.column_stack)}
+)
+FUNCTIONS.update(
+    {
+        np.append: _moves(np.append, (0, 1)),
+        np.insert: _moves(np.insert, (0, 2)),
+        np.atleast_1d: _moves(np.atleast_1d, "all"),
+        np.atleast_2d: _moves(np.atleast_2d, "all"),
+        np.atleast_3d: _moves(np.atleast_3d, "all"),
+    }
+)

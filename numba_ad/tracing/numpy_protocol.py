@@ -18,17 +18,27 @@ ufunc methods other than reduce/accumulate), runs NumPy's own object-array code 
 elements (``fallback``), which records element by element, and the result is packed back
 into a TracedArray. np.max and np.min record ``maximum``/``minimum`` chains, not guards.
 """
+
 import math
 
 import numpy as np
 
-from numba_ad.tracing import array_ops as ao
-from numba_ad.tracing.array_conditions import CompareArray, ConditionArray
-from numba_ad.tracing.array import TracedArray, _objects, as_operand, fallback, recording_of, result, wrap  # noqa: F401
-from numba_ad.tracing.ufuncs import COMPARISONS, LOGICAL, REDUCTIONS, bulk_handler, condition_part, logical
 from numba_ad.ops.table import Op
-from numba_ad.tracing.scalar import (Comparison, Condition, Traced, _binary, _floor_divide, _number, _power, _remainder,
-                      _unary)
+from numba_ad.tracing import array_ops as ao
+from numba_ad.tracing.array import TracedArray, _objects, as_operand, fallback, recording_of, result, wrap
+from numba_ad.tracing.array_conditions import CompareArray, ConditionArray
+from numba_ad.tracing.scalar import (
+    Comparison,
+    Condition,
+    Traced,
+    _binary,
+    _floor_divide,
+    _number,
+    _power,
+    _remainder,
+    _unary,
+)
+from numba_ad.tracing.ufuncs import COMPARISONS, LOGICAL, REDUCTIONS, bulk_handler, condition_part, logical
 
 
 def _u(op):
@@ -53,23 +63,57 @@ def _cmp(symbol):
 _DEG = math.pi / 180.0
 
 UFUNCS = {
-    np.add: _b(Op.ADD), np.subtract: _b(Op.SUB), np.multiply: _b(Op.MUL),
-    np.true_divide: _b(Op.DIV), np.power: _power, np.float_power: _power,
-    np.arctan2: _b(Op.ARCTAN2), np.hypot: _b(Op.HYPOT),
-    np.minimum: _b(Op.MINIMUM), np.maximum: _b(Op.MAXIMUM),
-    np.negative: _u(Op.NEG), np.positive: lambda x: x, np.absolute: _u(Op.ABS), np.fabs: _u(Op.ABS),
-    np.sqrt: _u(Op.SQRT), np.cbrt: _u(Op.CBRT), np.exp: _u(Op.EXP), np.exp2: _u(Op.EXP2),
-    np.expm1: _u(Op.EXPM1), np.log: _u(Op.LOG), np.log2: _u(Op.LOG2), np.log10: _u(Op.LOG10),
-    np.log1p: _u(Op.LOG1P), np.sin: _u(Op.SIN), np.cos: _u(Op.COS), np.tan: _u(Op.TAN),
-    np.arcsin: _u(Op.ARCSIN), np.arccos: _u(Op.ARCCOS), np.arctan: _u(Op.ARCTAN),
-    np.sinh: _u(Op.SINH), np.cosh: _u(Op.COSH), np.tanh: _u(Op.TANH),
-    np.arcsinh: _u(Op.ARCSINH), np.arccosh: _u(Op.ARCCOSH), np.arctanh: _u(Op.ARCTANH),
-    np.square: _u(Op.SQUARE), np.reciprocal: _u(Op.RECIPROCAL),
-    np.floor: _u(Op.FLOOR), np.ceil: _u(Op.CEIL), np.trunc: _u(Op.TRUNC), np.sign: _u(Op.SIGN),
-    np.floor_divide: _floor_divide, np.remainder: _remainder,
-    np.deg2rad: lambda x: x * _DEG, np.rad2deg: lambda x: x / _DEG,
-    np.less: _cmp("<"), np.less_equal: _cmp("<="), np.greater: _cmp(">"),
-    np.greater_equal: _cmp(">="), np.equal: _cmp("=="), np.not_equal: _cmp("!="),
+    np.add: _b(Op.ADD),
+    np.subtract: _b(Op.SUB),
+    np.multiply: _b(Op.MUL),
+    np.true_divide: _b(Op.DIV),
+    np.power: _power,
+    np.float_power: _power,
+    np.arctan2: _b(Op.ARCTAN2),
+    np.hypot: _b(Op.HYPOT),
+    np.minimum: _b(Op.MINIMUM),
+    np.maximum: _b(Op.MAXIMUM),
+    np.negative: _u(Op.NEG),
+    np.positive: lambda x: x,
+    np.absolute: _u(Op.ABS),
+    np.fabs: _u(Op.ABS),
+    np.sqrt: _u(Op.SQRT),
+    np.cbrt: _u(Op.CBRT),
+    np.exp: _u(Op.EXP),
+    np.exp2: _u(Op.EXP2),
+    np.expm1: _u(Op.EXPM1),
+    np.log: _u(Op.LOG),
+    np.log2: _u(Op.LOG2),
+    np.log10: _u(Op.LOG10),
+    np.log1p: _u(Op.LOG1P),
+    np.sin: _u(Op.SIN),
+    np.cos: _u(Op.COS),
+    np.tan: _u(Op.TAN),
+    np.arcsin: _u(Op.ARCSIN),
+    np.arccos: _u(Op.ARCCOS),
+    np.arctan: _u(Op.ARCTAN),
+    np.sinh: _u(Op.SINH),
+    np.cosh: _u(Op.COSH),
+    np.tanh: _u(Op.TANH),
+    np.arcsinh: _u(Op.ARCSINH),
+    np.arccosh: _u(Op.ARCCOSH),
+    np.arctanh: _u(Op.ARCTANH),
+    np.square: _u(Op.SQUARE),
+    np.reciprocal: _u(Op.RECIPROCAL),
+    np.floor: _u(Op.FLOOR),
+    np.ceil: _u(Op.CEIL),
+    np.trunc: _u(Op.TRUNC),
+    np.sign: _u(Op.SIGN),
+    np.floor_divide: _floor_divide,
+    np.remainder: _remainder,
+    np.deg2rad: lambda x: x * _DEG,
+    np.rad2deg: lambda x: x / _DEG,
+    np.less: _cmp("<"),
+    np.less_equal: _cmp("<="),
+    np.greater: _cmp(">"),
+    np.greater_equal: _cmp(">="),
+    np.equal: _cmp("=="),
+    np.not_equal: _cmp("!="),
     np.logical_and: lambda x, y: _condition(x) & _condition(y),
     np.logical_or: lambda x, y: _condition(x) | _condition(y),
     np.logical_xor: lambda x, y: _condition(x) ^ _condition(y),
@@ -92,8 +136,10 @@ def _condition(v):
 
 def _boolean(v):
     if type(v) is Traced:
-        raise TypeError("& | ^ ~ of a traced number: they are bitwise on integers, and numba_ad traces "
-                        "real numbers. Use them on comparisons (x > 0) & (x < 1), or np.logical_and.")
+        raise TypeError(
+            "& | ^ ~ of a traced number: they are bitwise on integers, and numba_ad traces "
+            "real numbers. Use them on comparisons (x > 0) & (x < 1), or np.logical_and."
+        )
     return _condition(v)
 
 
@@ -104,8 +150,7 @@ def _give_traced_numpy_methods():
     a method named after the ufunc on each element (np.sin on an object array calls
     elem.sin()), Traced also gets those methods, so arrays users build themselves with
     np.array([x[0], x[1]]) record the same ops as TracedArray does."""
-    Traced.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kwargs: apply_ufunc(
-        ufunc, method, inputs, kwargs)
+    Traced.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kwargs: apply_ufunc(ufunc, method, inputs, kwargs)
     Condition.__array_ufunc__ = Traced.__array_ufunc__  # np.logical_and(x[0] > 0, x[1] > 0) stays lazy
     for cls in (TracedArray, ConditionArray):
         cls.__array_ufunc__ = Traced.__array_ufunc__
@@ -120,8 +165,11 @@ def _give_traced_numpy_methods():
 _BY_NAME = {"erf": _u(Op.ERF), "erfc": _u(Op.ERFC)}
 
 # The same ufuncs on traced arrays: each records its scalar handler's ops, one block per op.
-_BULK = {ufunc: bulk_handler(ufunc, handler) for ufunc, handler in UFUNCS.items()
-         if ufunc not in COMPARISONS and ufunc not in LOGICAL}
+_BULK = {
+    ufunc: bulk_handler(ufunc, handler)
+    for ufunc, handler in UFUNCS.items()
+    if ufunc not in COMPARISONS and ufunc not in LOGICAL
+}
 _BULK_BY_NAME = {name: bulk_handler(None, handler) for name, handler in _BY_NAME.items()}
 
 
@@ -130,8 +178,11 @@ def _handler(ufunc):
     if handler is None and type(ufunc) is np.ufunc and ufunc.__name__ in _BY_NAME:
         handler = _BY_NAME[ufunc.__name__] if ufunc is not getattr(np, ufunc.__name__, None) else None
     if handler is None:
-        raise TypeError(f"np.{ufunc.__name__} is not supported on traced values; supported ufuncs: "
-                        + ", ".join(sorted(u.__name__ for u in UFUNCS)) + ", scipy.special.erf/erfc")
+        raise TypeError(
+            f"np.{ufunc.__name__} is not supported on traced values; supported ufuncs: "
+            + ", ".join(sorted(u.__name__ for u in UFUNCS))
+            + ", scipy.special.erf/erfc"
+        )
     return handler
 
 
@@ -158,8 +209,11 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
     if "out" in kwargs or "where" in kwargs:
         raise TypeError(f"np.{ufunc.__name__} with out= or where= is not supported on traced values")
     if ufunc is np.matmul:
-        return _matmul(*inputs) if method == "__call__" and not kwargs else fallback(getattr(ufunc, method),
-                                                                                     inputs, kwargs)
+        return (
+            _matmul(*inputs)
+            if method == "__call__" and not kwargs
+            else fallback(getattr(ufunc, method), inputs, kwargs)
+        )
     if method == "__call__" and all(_scalar_like(v) for v in inputs):
         return apply_scalar(ufunc, inputs)
     if ufunc.nout != 1:
@@ -183,8 +237,9 @@ def _bulk_ufunc(ufunc, method, inputs, kwargs):
         return NotImplemented
     if method == "__call__" and ufunc in LOGICAL:
         bitwise = ufunc in (np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert)
-        parts = [condition_part(rec, v, bitwise, as_operand(rec, v) if type(v) is TracedArray else None)
-                 for v in inputs]
+        parts = [
+            condition_part(rec, v, bitwise, as_operand(rec, v) if type(v) is TracedArray else None) for v in inputs
+        ]
         return NotImplemented if any(p is None for p in parts) else logical(rec, LOGICAL[ufunc], parts)
     operands = [as_operand(rec, v) for v in inputs]
     if any(x is None for x in operands):
@@ -198,8 +253,10 @@ def _bulk_ufunc(ufunc, method, inputs, kwargs):
     if ufunc not in REDUCTIONS or x.slots is None or not set(kwargs) <= {"axis", "keepdims"}:
         return NotImplemented
     if method == "reduce":
-        return result(rec, ao.reduce(rec, REDUCTIONS[ufunc], x, kwargs.get("axis", 0),
-                                     kwargs.get("keepdims", False), ufunc.__name__))
+        return result(
+            rec,
+            ao.reduce(rec, REDUCTIONS[ufunc], x, kwargs.get("axis", 0), kwargs.get("keepdims", False), ufunc.__name__),
+        )
     if method == "accumulate" and "keepdims" not in kwargs:
         return result(rec, ao.accumulate(rec, REDUCTIONS[ufunc], x, kwargs.get("axis", 0)))
     return NotImplemented

@@ -10,15 +10,16 @@ Comparisons return a ``Comparison``; only when Python asks for its truth (``if``
 ``while``, ``and``, ``max()``...) is a guard op recorded, holding the outcome seen here.
 Constants never become ops except as operands: ``2 * 3`` stays Python arithmetic.
 """
+
 import math
 import os
 import sys
 
 import numpy as np
 
-from numba_ad.tracing.bulk import BulkRecording
 from numba_ad.ops.table import SCALAR, Op
 from numba_ad.tape.arrays import GuardInfo
+from numba_ad.tracing.bulk import BulkRecording
 
 _CONST, _INPUT, _PARAM = int(Op.CONST), int(Op.INPUT), int(Op.PARAM)
 _ADD, _SUB, _MUL, _DIV, _POW = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV), int(Op.POW)
@@ -94,8 +95,7 @@ def _operand(rec, v):
         return v.slot, v.value
     number = _number(v)
     if number is None:
-        raise TypeError(f"cannot record an operation on a {type(v).__name__}; expected a number "
-                        "or a traced value")
+        raise TypeError(f"cannot record an operation on a {type(v).__name__}; expected a number or a traced value")
     return rec.const(number), number
 
 
@@ -161,9 +161,14 @@ def _user_location():
 
 
 # symbol -> (guard op, operands swapped?, outcome inverted?)
-_GUARDS = {"<": (int(Op.LT), False, False), ">": (int(Op.LT), True, False),
-           "<=": (int(Op.LE), False, False), ">=": (int(Op.LE), True, False),
-           "==": (int(Op.EQ), False, False), "!=": (int(Op.EQ), False, True)}
+_GUARDS = {
+    "<": (int(Op.LT), False, False),
+    ">": (int(Op.LT), True, False),
+    "<=": (int(Op.LE), False, False),
+    ">=": (int(Op.LE), True, False),
+    "==": (int(Op.EQ), False, False),
+    "!=": (int(Op.EQ), False, True),
+}
 
 
 class Condition:
@@ -322,8 +327,9 @@ def mask_of(rec, cond):
         if cond.kind == "and":
             return left * right, False
         if cond.kind == "or":
-            return _binary(int(Op.MAXIMUM), left, right) if type(left) is Traced or type(right) is Traced \
-                else max(left, right), False
+            return _binary(int(Op.MAXIMUM), left, right) if type(left) is Traced or type(right) is Traced else max(
+                left, right
+            ), False
         return (left - right) * (left - right), False  # xor of 0/1 values
     raise TypeError(f"a condition must be a bool, a comparison or a traced value; got {type(cond).__name__}")
 
@@ -352,12 +358,15 @@ def select(cond, a, b):
 def _not_a_float(what, hint):
     return TypeError(
         f"{what} of a traced value: numba_ad records operations on traced values and cannot turn "
-        f"one into a Python number while tracing. {hint}")
+        f"one into a Python number while tracing. {hint}"
+    )
 
 
-_MATH_HINT = ("Use NumPy functions (np.sin, np.exp, ...) or numba_ad's (ad.erf, ad.erfc) instead "
-              "of the math module in plain Python functions (inside @njit kernels math.* records), "
-              "and keep traced values out of float(), int() and array stores.")
+_MATH_HINT = (
+    "Use NumPy functions (np.sin, np.exp, ...) or numba_ad's (ad.erf, ad.erfc) instead "
+    "of the math module in plain Python functions (inside @njit kernels math.* records), "
+    "and keep traced values out of float(), int() and array stores."
+)
 
 
 def _operators(op):
@@ -484,4 +493,3 @@ class Traced:
 
     def __round__(self, ndigits=None):
         raise _not_a_float("round()", "Use np.floor(v + 0.5) for rounding that records an op.")
-

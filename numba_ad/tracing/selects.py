@@ -10,14 +10,15 @@ rule drops a path with a zero factor whatever the other factors hold.
 Pure Python, like the rest of tracing: registered into TracedArray's NumPy functions and
 given to Traced and Condition as their ``__array_function__`` at import.
 """
+
 import numpy as np
 
-from numba_ad.tracing import array_ops as ao
-from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
-from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result, wrap
 from numba_ad.ops.table import Op
-from numba_ad.tracing.scalar import Condition, Traced, select
+from numba_ad.tracing import array_ops as ao
+from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result, wrap
+from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
 from numba_ad.tracing.numpy_protocol import FUNCTIONS
+from numba_ad.tracing.scalar import Condition, Traced, select
 
 _ADD, _IF_TRUE, _IF_FALSE = int(Op.ADD), int(Op.IF_TRUE), int(Op.IF_FALSE)
 
@@ -42,10 +43,13 @@ def _check_condition(cond):
             return arr
         got = f"an object array holding {bad[0]}"
     else:
-        got = f"{type(cond).__name__} of dtype {arr.dtype}" if isinstance(cond, np.ndarray) else \
-            f"{type(cond).__name__}"
-    raise TypeError(f"where: the condition must be booleans, comparisons of traced values (x > 0) or "
-                    f"traced values; got {got}. Compare explicitly, e.g. where(c != 0, a, b).")
+        got = (
+            f"{type(cond).__name__} of dtype {arr.dtype}" if isinstance(cond, np.ndarray) else f"{type(cond).__name__}"
+        )
+    raise TypeError(
+        f"where: the condition must be booleans, comparisons of traced values (x > 0) or "
+        f"traced values; got {got}. Compare explicitly, e.g. where(c != 0, a, b)."
+    )
 
 
 _elementwise_where = np.frompyfunc(select, 3, 1)
@@ -65,8 +69,13 @@ def _broadcast_objects(operands, name):
 
 
 def _shape(v):
-    return v.shape if isinstance(v, (TracedArray, ConditionArray, np.ndarray)) else np.shape(v) \
-        if isinstance(v, (list, tuple)) else ()
+    return (
+        v.shape
+        if isinstance(v, (TracedArray, ConditionArray, np.ndarray))
+        else np.shape(v)
+        if isinstance(v, (list, tuple))
+        else ()
+    )
 
 
 def where(condition, x=None, y=None):
@@ -80,15 +89,20 @@ def where(condition, x=None, y=None):
     nonzero); any other condition raises TypeError, mismatched shapes ValueError.
     """
     if x is None or y is None:
-        raise TypeError("where needs a condition and both branches: where(cond, x, y) "
-                        "(np.nonzero-style where(cond) is not supported on traced values)")
+        raise TypeError(
+            "where needs a condition and both branches: where(cond, x, y) "
+            "(np.nonzero-style where(cond) is not supported on traced values)"
+        )
     cond = _check_condition(condition)
     if all(not isinstance(v, (TracedArray, ConditionArray)) and np.ndim(v) == 0 for v in (cond, x, y)):
         return select(cond, x, y)
     ao.broadcast_shape("where", _shape(cond), _shape(x), _shape(y))
     rec = recording_of([cond, x, y])
-    out = NotImplemented if rec is None or (isinstance(cond, np.ndarray) and cond.dtype == object) \
+    out = (
+        NotImplemented
+        if rec is None or (isinstance(cond, np.ndarray) and cond.dtype == object)
         else _bulk_where(rec, cond, x, y)
+    )
     if out is not NotImplemented:
         return out
     out = _elementwise_where(*_broadcast_objects((cond, x, y), "where"))
@@ -108,8 +122,10 @@ def _bulk_where(rec, cond, x, y):
         mask, inverted = condition_mask(rec, cond)
     if mask.slots is None:  # plain booleans: pick slots, record nothing
         take = (mask.values != 0.0) != inverted
-        return result(rec, ao.Operand(np.where(take, ao.slots_of(rec, a), ao.slots_of(rec, b)),
-                                      np.where(take, a.values, b.values)))
+        return result(
+            rec,
+            ao.Operand(np.where(take, ao.slots_of(rec, a), ao.slots_of(rec, b)), np.where(take, a.values, b.values)),
+        )
     if inverted:
         a, b = b, a
     taken = ao.binary(rec, _IF_TRUE, mask, a, "where")

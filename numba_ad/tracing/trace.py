@@ -1,4 +1,5 @@
 """Running the user's f on traced values: the entry point of the tracing layer."""
+
 import numpy as np
 
 from numba_ad.tape.arrays import INDEX_DTYPE
@@ -14,8 +15,9 @@ def _scalar_output(rec, v, where):
             raise ValueError("f returned a traced value from another recording")
         return v.slot
     if isinstance(v, (Condition, ConditionArray)):
-        raise TypeError(f"f returned a comparison{where}; return numbers (ad.where(cond, 1.0, 0.0) "
-                        "gives a condition as a number)")
+        raise TypeError(
+            f"f returned a comparison{where}; return numbers (ad.where(cond, 1.0, 0.0) gives a condition as a number)"
+        )
     number = _number(v)
     if number is None:
         raise TypeError(f"f must return real numbers; got a {type(v).__name__}{where}")
@@ -37,8 +39,10 @@ def output_slots(rec, result):
         if result.ndim == 0:
             return [_scalar_output(rec, result[()], "")], True
         if result.ndim != 1:
-            raise ValueError(f"f must return a scalar or a 1-D sequence of scalars; got an array of "
-                             f"shape {result.shape} (flatten it with .ravel())")
+            raise ValueError(
+                f"f must return a scalar or a 1-D sequence of scalars; got an array of "
+                f"shape {result.shape} (flatten it with .ravel())"
+            )
         result = list(result)
     if isinstance(result, (list, tuple)):
         if len(result) == 0:

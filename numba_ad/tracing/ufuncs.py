@@ -6,13 +6,14 @@ few composite ones (powers, floor_divide, remainder, degrees) are written out he
 Comparisons give a lazy ``CompareArray`` and the logical ufuncs combine conditions lazily
 (array_conditions).
 """
+
 import math
 
 import numpy as np
 
+from numba_ad.ops.table import ARITY, TABLE, Op
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array_conditions import CombinedArray, CompareArray, ConditionArray, NotArray
-from numba_ad.ops.table import ARITY, TABLE, Op
 from numba_ad.tracing.scalar import Comparison, Condition, Traced
 
 _DEG = math.pi / 180.0
@@ -30,8 +31,11 @@ def _remainder(rec, x, y):
 
 # Ufuncs whose scalar handler is more than one op (tracing_arrays.UFUNCS), in bulk.
 _COMPOSITE = {
-    np.power: ao.power, np.float_power: ao.power, np.positive: lambda rec, x: ao.copy(x),
-    np.floor_divide: _floor_divide, np.remainder: _remainder,
+    np.power: ao.power,
+    np.float_power: ao.power,
+    np.positive: lambda rec, x: ao.copy(x),
+    np.floor_divide: _floor_divide,
+    np.remainder: _remainder,
     np.deg2rad: lambda rec, x: ao.binary(rec, int(Op.MUL), x, ao.constant(_DEG)),
     np.rad2deg: lambda rec, x: ao.binary(rec, int(Op.DIV), x, ao.constant(_DEG)),
 }
@@ -48,12 +52,25 @@ def bulk_handler(ufunc, scalar_handler):
     return lambda rec, x, y: ao.binary(rec, op, x, y, name)
 
 
-COMPARISONS = {np.less: "<", np.less_equal: "<=", np.greater: ">", np.greater_equal: ">=",
-               np.equal: "==", np.not_equal: "!="}
-LOGICAL = {np.logical_and: "and", np.logical_or: "or", np.logical_xor: "xor", np.logical_not: "not",
-           np.bitwise_and: "and", np.bitwise_or: "or", np.bitwise_xor: "xor", np.invert: "not"}
-REDUCTIONS = {np.add: int(Op.ADD), np.multiply: int(Op.MUL), np.maximum: int(Op.MAXIMUM),
-              np.minimum: int(Op.MINIMUM)}
+COMPARISONS = {
+    np.less: "<",
+    np.less_equal: "<=",
+    np.greater: ">",
+    np.greater_equal: ">=",
+    np.equal: "==",
+    np.not_equal: "!=",
+}
+LOGICAL = {
+    np.logical_and: "and",
+    np.logical_or: "or",
+    np.logical_xor: "xor",
+    np.logical_not: "not",
+    np.bitwise_and: "and",
+    np.bitwise_or: "or",
+    np.bitwise_xor: "xor",
+    np.invert: "not",
+}
+REDUCTIONS = {np.add: int(Op.ADD), np.multiply: int(Op.MUL), np.maximum: int(Op.MAXIMUM), np.minimum: int(Op.MINIMUM)}
 
 
 def condition_part(rec, v, bitwise, array_operand=None):
@@ -63,8 +80,10 @@ def condition_part(rec, v, bitwise, array_operand=None):
         return v
     if type(v) is Traced or array_operand is not None:
         if bitwise:
-            raise TypeError("& | ^ ~ of traced numbers: they are bitwise on integers, and numba_ad traces real "
-                            "numbers. Use them on comparisons (x > 0) & (x < 1), or np.logical_and.")
+            raise TypeError(
+                "& | ^ ~ of traced numbers: they are bitwise on integers, and numba_ad traces real "
+                "numbers. Use them on comparisons (x > 0) & (x < 1), or np.logical_and."
+            )
         if type(v) is Traced:
             return Comparison(v, 0.0, "!=")
         return CompareArray(rec, array_operand, ao.constant(0.0), "!=")

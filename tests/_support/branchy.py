@@ -4,7 +4,9 @@ Every entry gives f (for tracing and for plain NumPy floats alike), a sampler of
 covers every branch, the number of pieces (tapes) f can need at most, and whether f is smooth
 enough between its kinks for a central-difference check of the gradient.
 """
-from typing import Callable, NamedTuple
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,7 +40,7 @@ def piecewise_cubic(x):
     if t < -1.0:
         return -2.0 * t - 1.0 + x[1]
     elif t < 1.0:
-        return t ** 2 + x[1] * t
+        return t**2 + x[1] * t
     else:
         return 2.0 * t - 1.0 + x[1] + (t - 1.0) ** 3
 

@@ -8,12 +8,14 @@ Python ``if`` or ``while`` on x), and each is smooth on the box ``[lo, hi]`` giv
 A ``Case`` says how to call the function: ``f(x)`` or, when ``p0`` is given, ``f(x, p)``
 with parameters drawn from ``[p_lo, p_hi]``.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
 import numba_ad as ad
+
 try:  # SciPy's erf ufuncs record through the ufunc protocol; numba_ad's own stand in without it
     import scipy.special as sp
 except ImportError:  # pragma: no cover - the test extra installs SciPy
@@ -27,8 +29,8 @@ class Case:
     n: int  # input dimension
     lo: object  # lower corner of the smooth domain (scalar or (n,))
     hi: object  # upper corner
-    m: Optional[int] = None  # number of outputs; None for a scalar function
-    p0: Optional[tuple] = None  # parameters used at the recording point (None: no params)
+    m: int | None = None  # number of outputs; None for a scalar function
+    p0: tuple | None = None  # parameters used at the recording point (None: no params)
     p_lo: object = None  # domain of parameters at replay
     p_hi: object = None
 
@@ -72,9 +74,21 @@ def loop_accumulate(x):
 
 
 def powers(x):  # positive domain
-    return (x[0] ** 3 + x[1] ** 0.5 + 2 ** x[2] + 2.5 ** x[3] + x[3] ** x[4] + x[0] ** -2
-            + np.float_power(x[1], 1.5) + x[2] ** -1 + np.power(x[4], 2) + x[0] ** 2.75
-            + np.cbrt(x[3]) + np.sqrt(x[4]) + x[1] ** 0 * x[2])
+    return (
+        x[0] ** 3
+        + x[1] ** 0.5
+        + 2 ** x[2]
+        + 2.5 ** x[3]
+        + x[3] ** x[4]
+        + x[0] ** -2
+        + np.float_power(x[1], 1.5)
+        + x[2] ** -1
+        + np.power(x[4], 2)
+        + x[0] ** 2.75
+        + np.cbrt(x[3])
+        + np.sqrt(x[4])
+        + x[1] ** 0 * x[2]
+    )
 
 
 def negative_base_powers(x):  # negative domain: integer exponents of negative numbers
@@ -82,14 +96,20 @@ def negative_base_powers(x):  # negative domain: integer exponents of negative n
 
 
 def rational(x):
-    return ((x[0] + x[1]) / (1.0 + x[2] ** 2) + 1.0 / x[3] - x[1] / x[0] + np.reciprocal(x[2])
-            + np.true_divide(x[3], 3.0) + 7.0 / (x[0] * x[1]))
+    return (
+        (x[0] + x[1]) / (1.0 + x[2] ** 2)
+        + 1.0 / x[3]
+        - x[1] / x[0]
+        + np.reciprocal(x[2])
+        + np.true_divide(x[3], 3.0)
+        + 7.0 / (x[0] * x[1])
+    )
 
 
 def polar(x):  # x[0] > 0, x[2] > 0: away from arctan2's cut and hypot's origin
     r = np.hypot(x[0], x[1])
     th = np.arctan2(x[1], x[0])
-    return r * np.cos(th) + r ** 2 * np.sin(2 * th) + np.arctan2(x[2], x[1]) + np.hypot(x[2], 3.0)
+    return r * np.cos(th) + r**2 * np.sin(2 * th) + np.arctan2(x[2], x[1]) + np.hypot(x[2], 3.0)
 
 
 def special(x):
@@ -97,23 +117,39 @@ def special(x):
 
 
 def nested(x):
-    u = np.sin(x[0] * x[1]) + np.exp(-x[2] ** 2)
+    u = np.sin(x[0] * x[1]) + np.exp(-(x[2] ** 2))
     v = np.log(1.0 + np.exp(u))
     w = np.tanh(v * np.cosh(x[0])) / (1.0 + np.sinh(x[1]) ** 2)
-    return np.sqrt(1.0 + w ** 2) * np.arctan(u - v) + np.log1p(x[2] ** 2) * np.expm1(x[0])
+    return np.sqrt(1.0 + w**2) * np.arctan(u - v) + np.log1p(x[2] ** 2) * np.expm1(x[0])
 
 
 def trig_hyperbolic(x):
     t = np.tanh(x)
-    return (np.sum(np.arcsin(0.9 * t)) + np.arccos(0.8 * t[0]) + np.arctanh(0.9 * t[1])
-            + np.arcsinh(x[2]) + np.arccosh(1.5 + x[3] ** 2) + np.tan(0.5 * x[0])
-            + np.sinh(x[1]) * np.cosh(x[2]) - np.cos(x[3]) * np.sin(x[2]))
+    return (
+        np.sum(np.arcsin(0.9 * t))
+        + np.arccos(0.8 * t[0])
+        + np.arctanh(0.9 * t[1])
+        + np.arcsinh(x[2])
+        + np.arccosh(1.5 + x[3] ** 2)
+        + np.tan(0.5 * x[0])
+        + np.sinh(x[1]) * np.cosh(x[2])
+        - np.cos(x[3]) * np.sin(x[2])
+    )
 
 
 def logs_exps(x):  # positive domain
-    return (np.log2(x[0]) + np.log10(x[1] * x[2]) + np.log(x[3]) + np.exp2(x[0] - x[1])
-            + np.expm1(-x[2]) + np.log1p(x[3]) + np.square(x[0]) + np.deg2rad(x[1])
-            + np.sin(np.rad2deg(x[2]) / 100.0) + np.exp(-x[3]))
+    return (
+        np.log2(x[0])
+        + np.log10(x[1] * x[2])
+        + np.log(x[3])
+        + np.exp2(x[0] - x[1])
+        + np.expm1(-x[2])
+        + np.log1p(x[3])
+        + np.square(x[0])
+        + np.deg2rad(x[1])
+        + np.sin(np.rad2deg(x[2]) / 100.0)
+        + np.exp(-x[3])
+    )
 
 
 def logsumexp(x):
@@ -122,7 +158,7 @@ def logsumexp(x):
 
 
 def norms(x):  # positive domain: abs is smooth there
-    return np.sqrt(np.dot(x, x)) + np.sum(np.abs(x)) ** 0.5 + x.dot(C5) + np.mean(x ** 2)
+    return np.sqrt(np.dot(x, x)) + np.sum(np.abs(x)) ** 0.5 + x.dot(C5) + np.mean(x**2)
 
 
 def horner(x):  # n = 1
@@ -136,18 +172,30 @@ def chain40(x):  # n = 40: more inputs than the 32 lanes of one tangent block
     s = x[0]
     for i in range(1, len(x)):
         s = 0.9 * np.sin(s) + x[i] * np.cos(x[i - 1])
-    return s + 0.01 * np.sum(x ** 2)
+    return s + 0.01 * np.sum(x**2)
 
 
 def piecewise_constant_parts(x):  # floor, %, //, sign, abs, trunc, ceil: constant pieces in the domain
-    return ((x[0] % 2.0) * x[1] + (x[0] // 1.0) * x[1] ** 2 + np.floor(x[1]) + np.sign(x[0]) * x[0]
-            + abs(x[1] - 1.0) + np.fabs(x[0]) * np.trunc(x[0]) + np.ceil(x[1]) * x[0]
-            + np.remainder(x[1], 0.5) + np.floor_divide(x[0], 0.95))
+    return (
+        (x[0] % 2.0) * x[1]
+        + (x[0] // 1.0) * x[1] ** 2
+        + np.floor(x[1])
+        + np.sign(x[0]) * x[0]
+        + abs(x[1] - 1.0)
+        + np.fabs(x[0]) * np.trunc(x[0])
+        + np.ceil(x[1]) * x[0]
+        + np.remainder(x[1], 0.5)
+        + np.floor_divide(x[0], 0.95)
+    )
 
 
 def clipped(x):  # minimum / maximum without ties on the domain [0, 1]^3
-    return (np.minimum(x[0], x[1] + 2.0) + np.maximum(2.0 * x[2] - 5.0, x[1])
-            + np.sum(np.maximum(x, -1.0)) + np.min(x + np.array([0.0, 3.0, 6.0])))
+    return (
+        np.minimum(x[0], x[1] + 2.0)
+        + np.maximum(2.0 * x[2] - 5.0, x[1])
+        + np.sum(np.maximum(x, -1.0))
+        + np.min(x + np.array([0.0, 3.0, 6.0]))
+    )
 
 
 def unused_input(x):  # x[1] cancels, x[3] is never read
@@ -239,11 +287,19 @@ CASES = [
     Case("clipped", clipped, 3, 0.0, 1.0),
     Case("unused_input", unused_input, 4, -1.0, 1.0),
     Case("gaussian_nll", gaussian_nll, 4, -2.0, 2.0, p0=(0.1, -0.2), p_lo=[-1.0, -0.5], p_hi=[1.0, 0.5]),
-    Case("least_squares", least_squares, 2, [0.5, -1.0], [2.0, 0.5],
-         p0=(0.0, 0.5, 1.0, 1.5, 1.0, 1.4, 2.1, 2.9), p_lo=[0.0, 0.4, 0.9, 1.4, 0.5, 1.0, 1.5, 2.0],
-         p_hi=[0.1, 0.6, 1.1, 1.6, 1.5, 2.0, 2.5, 3.5]),
-    Case("lorenz", lorenz, 3, -5.0, 5.0, m=3, p0=(10.0, 28.0, 8.0 / 3.0), p_lo=[5.0, 10.0, 1.0],
-         p_hi=[15.0, 40.0, 4.0]),
+    Case(
+        "least_squares",
+        least_squares,
+        2,
+        [0.5, -1.0],
+        [2.0, 0.5],
+        p0=(0.0, 0.5, 1.0, 1.5, 1.0, 1.4, 2.1, 2.9),
+        p_lo=[0.0, 0.4, 0.9, 1.4, 0.5, 1.0, 1.5, 2.0],
+        p_hi=[0.1, 0.6, 1.1, 1.6, 1.5, 2.0, 2.5, 3.5],
+    ),
+    Case(
+        "lorenz", lorenz, 3, -5.0, 5.0, m=3, p0=(10.0, 28.0, 8.0 / 3.0), p_lo=[5.0, 10.0, 1.0], p_hi=[15.0, 40.0, 4.0]
+    ),
     Case("pendulum", pendulum, 2, -3.0, 3.0, m=2),
     Case("lotka_volterra", lotka_volterra, 2, 0.1, 5.0, m=2),
     Case("softmax", softmax, 5, -3.0, 3.0, m=5),

@@ -9,6 +9,7 @@ Each function is recorded at a point x0 and evaluated at other points x1, x2 of 
 domain (and, with parameters, at other parameters p1): nothing here is evaluated where it
 was recorded unless the test says so.
 """
+
 import zlib
 
 import numpy as np
@@ -90,8 +91,10 @@ def assert_fd_close(ad_value, fd_value, f_scale, what):
     scale = max(1.0, float(np.max(np.abs(fd_value))), f_scale)
     err = np.abs(ad_value - fd_value)
     tol = 1e-5 * np.abs(fd_value) + 1e-6 * scale
-    assert np.all(err <= tol), (f"{what}: worst |AD - FD| = {err.max():.3e} at "
-                                f"{np.unravel_index(np.argmax(err - tol), err.shape)}\nAD={ad_value}\nFD={fd_value}")
+    assert np.all(err <= tol), (
+        f"{what}: worst |AD - FD| = {err.max():.3e} at "
+        f"{np.unravel_index(np.argmax(err - tol), err.shape)}\nAD={ad_value}\nFD={fd_value}"
+    )
 
 
 def assert_tight(actual, expected, what, rtol=1e-13):
@@ -123,10 +126,12 @@ def params_kw(p):
 
 ids = [case.name for case in CASES]
 all_cases = pytest.mark.parametrize("case", CASES, ids=ids)
-scalar_cases = pytest.mark.parametrize("case", [c for c in CASES if c.m is None],
-                                       ids=[c.name for c in CASES if c.m is None])
-param_cases = pytest.mark.parametrize("case", [c for c in CASES if c.has_params],
-                                      ids=[c.name for c in CASES if c.has_params])
+scalar_cases = pytest.mark.parametrize(
+    "case", [c for c in CASES if c.m is None], ids=[c.name for c in CASES if c.m is None]
+)
+param_cases = pytest.mark.parametrize(
+    "case", [c for c in CASES if c.has_params], ids=[c.name for c in CASES if c.has_params]
+)
 
 
 def same_bits(a, b):

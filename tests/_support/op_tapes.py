@@ -1,4 +1,5 @@
 """One-op tapes for the op-table tests (test_ops, test_second_order, test_taylor)."""
+
 import numpy as np
 
 import numba_ad as ad
@@ -12,8 +13,15 @@ def one_op_tape(op, c, guard_comparisons=False):
     With guard_comparisons, a comparison op is listed as a guard (else it is a mask)."""
     binary = TABLE[op].arity == 2
     guarded = guard_comparisons and op in COMPARISONS
-    return ad.Tape.from_arrays(TapeArrays(
-        op=np.array([Op.CONST, Op.INPUT, Op.INPUT, op]), a=np.array([0, 0, 1, 1]),
-        b=np.array([0, 0, 0, 2 if binary else 0]), c=np.array([0.0, 0.0, 0.0, c]),
-        inputs=np.array([1, 2]), outputs=np.array([3]), params=np.array([], dtype=np.int32),
-        guards=np.array([3] if guarded else [], dtype=np.int32)))
+    return ad.Tape.from_arrays(
+        TapeArrays(
+            op=np.array([Op.CONST, Op.INPUT, Op.INPUT, op]),
+            a=np.array([0, 0, 1, 1]),
+            b=np.array([0, 0, 0, 2 if binary else 0]),
+            c=np.array([0.0, 0.0, 0.0, c]),
+            inputs=np.array([1, 2]),
+            outputs=np.array([3]),
+            params=np.array([], dtype=np.int32),
+            guards=np.array([3] if guarded else [], dtype=np.int32),
+        )
+    )

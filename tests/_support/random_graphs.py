@@ -10,6 +10,7 @@ Non-smooth ops (abs, sign, floor, minimum, maximum, hypot) are included: the int
 reports, for every point, which smooth piece each of them is on, and the finite-difference
 test only runs where all stencil points lie on the same piece, away from the kinks.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ UNARY = [
     GraphOp("expm1", 1, lambda v: np.expm1(np.tanh(v))),
     GraphOp("log", 1, lambda v: np.log(1.0 + np.square(v))),
     GraphOp("log2", 1, lambda v: np.log2(0.5 + v * v)),
-    GraphOp("log10", 1, lambda v: np.log10(1.0 + v ** 2)),
+    GraphOp("log10", 1, lambda v: np.log10(1.0 + v**2)),
     GraphOp("log1p", 1, lambda v: np.log1p(v * v)),
     GraphOp("sqrt", 1, lambda v: np.sqrt(1.0 + v * v)),
     GraphOp("cbrt", 1, lambda v: np.cbrt(2.0 + np.sin(v))),
@@ -64,7 +65,7 @@ UNARY = [
     GraphOp("sinh", 1, lambda v: np.sinh(np.tanh(v))),
     GraphOp("cosh", 1, lambda v: np.cosh(np.sin(v))),
     GraphOp("square", 1, np.square),
-    GraphOp("cube", 1, lambda v: v ** 3),
+    GraphOp("cube", 1, lambda v: v**3),
     GraphOp("powi_neg", 1, lambda v: (1.0 + v * v) ** -2),
     GraphOp("powc", 1, lambda v: (1.0 + v * v) ** 0.75),
     GraphOp("sqrt_pow", 1, lambda v: (2.0 + np.cos(v)) ** 0.5),
@@ -109,7 +110,7 @@ class Graph:
             names.append(name)
         out = [names[i] for i in self.outputs]
         lines.append(f"return {out if self.vector else out[0]}")
-        return "Graph(n_x=%d, n_p=%d):\n  " % (self.n_x, self.n_p) + "\n  ".join(lines)
+        return f"Graph(n_x={self.n_x}, n_p={self.n_p}):\n  " + "\n  ".join(lines)
 
 
 class Trace:
@@ -184,7 +185,7 @@ def problems(draw, max_nodes=12, allow_params=True):
     x1 = np.array(draw(st.lists(coordinate, min_size=n_x, max_size=n_x)))
     p0 = np.array(draw(st.lists(coordinate, min_size=n_p, max_size=n_p))) if n_p else None
     p1 = np.array(draw(st.lists(coordinate, min_size=n_p, max_size=n_p))) if n_p else None
-    seed = draw(st.integers(0, 2 ** 32 - 1))
+    seed = draw(st.integers(0, 2**32 - 1))
     return graph, x0, x1, p0, p1, seed
 
 

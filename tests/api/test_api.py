@@ -1,4 +1,5 @@
 """The public API: shapes (JAX's), record-at-x0/replay-at-x1, parameters, Recorder, wrappers."""
+
 import os
 import subprocess
 import sys
@@ -26,8 +27,12 @@ def vector_f(x):  # R^3 -> R^2
 
 
 def vector_jacobian(x):
-    return np.array([[np.cos(x[0]) * x[1], np.sin(x[0]), 0.0],
-                     [-2 * x[0] * x[2] ** 2 / (1 + x[0] ** 2) ** 2, 0.0, 2 * x[2] / (1 + x[0] ** 2)]])
+    return np.array(
+        [
+            [np.cos(x[0]) * x[1], np.sin(x[0]), 0.0],
+            [-2 * x[0] * x[2] ** 2 / (1 + x[0] ** 2) ** 2, 0.0, 2 * x[2] / (1 + x[0] ** 2)],
+        ]
+    )
 
 
 X1 = np.array([0.3, -1.2, 0.7, 1.9, -0.4])
@@ -83,8 +88,9 @@ def test_vector_tape_shapes_and_modes_agree():
 
 def test_dot_product_identity_between_modes():
     rng = np.random.default_rng(3)
-    tape = ad.trace(lambda x: [np.tanh(x @ x) * x[0], np.exp(x[1] - x[2]), np.hypot(x[3], x[0])],
-                    rng.standard_normal(4))
+    tape = ad.trace(
+        lambda x: [np.tanh(x @ x) * x[0], np.exp(x[1] - x[2]), np.hypot(x[3], x[0])], rng.standard_normal(4)
+    )
     for _ in range(5):
         x, v, w = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal(3)
         lhs, rhs = w @ tape.jvp(x, v), tape.vjp(x, w) @ v
@@ -164,11 +170,11 @@ def test_array_style_code_traces():
 
     def f(x):
         y = np.tanh(A @ x)
-        return np.sum(y ** 2) + np.dot(x, x) + x[1:].sum() * np.max(x) + np.mean(np.exp(x[:2]))
+        return np.sum(y**2) + np.dot(x, x) + x[1:].sum() * np.max(x) + np.mean(np.exp(x[:2]))
 
     def plain(x):
         y = np.tanh(A @ x)
-        return np.sum(y ** 2) + np.dot(x, x) + x[1:].sum() * np.max(x) + np.mean(np.exp(x[:2]))
+        return np.sum(y**2) + np.dot(x, x) + x[1:].sum() * np.max(x) + np.mean(np.exp(x[:2]))
 
     x1 = np.array([0.2, -0.5, 0.9])
     tape = ad.trace(f, np.array([0.1, 0.4, -0.3]))
@@ -210,7 +216,7 @@ def test_recorder():
     rec = ad.Recorder()
     x = rec.variable(2.0)
     y = rec.variable(3.0)
-    z = x * y + x ** 2
+    z = x * y + x**2
     np.testing.assert_array_equal(rec.gradient(z), [7.0, 2.0])
     tape = rec.to_tape([z])
     assert (tape.n_inputs, tape.n_outputs) == (2, 1) and not tape.scalar_output
@@ -269,10 +275,12 @@ def test_the_cached_entry_point_serves_every_input_layout():
 
 def test_tapes_run_without_jit():
     # NUMBA_DISABLE_JIT=1 (debugging) runs the kernels as Python: no compiled entry points
-    code = ("import numpy as np, numba_ad as ad\n"
-            "t = ad.trace(lambda x: np.sum(x ** 2) * x[0], np.ones(2))\n"
-            "for _ in range(2):\n"
-            "    assert np.allclose(t.gradient(np.array([1.0, 2.0])), [7.0, 4.0])\n"
-            "assert np.allclose(t.gradient_many(np.ones((3, 2))), [[4.0, 2.0]] * 3)\n")
+    code = (
+        "import numpy as np, numba_ad as ad\n"
+        "t = ad.trace(lambda x: np.sum(x ** 2) * x[0], np.ones(2))\n"
+        "for _ in range(2):\n"
+        "    assert np.allclose(t.gradient(np.array([1.0, 2.0])), [7.0, 4.0])\n"
+        "assert np.allclose(t.gradient_many(np.ones((3, 2))), [[4.0, 2.0]] * 3)\n"
+    )
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)

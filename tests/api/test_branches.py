@@ -1,4 +1,5 @@
 """Branches are never silently wrong: guards, BranchChangedError, and the wrappers' retrace."""
+
 import math
 
 import numpy as np
@@ -104,8 +105,14 @@ def test_python_max_and_bool_record_guards():
 
 @pytest.mark.parametrize("symbol", ["<", "<=", ">", ">=", "==", "!="])
 def test_every_comparison_guards_both_outcomes(symbol):
-    compare = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-               ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}[symbol]
+    compare = {
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "==": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+    }[symbol]
 
     def f(x):
         return x[0] * 2.0 if compare(x[0], x[1]) else x[0] * 3.0

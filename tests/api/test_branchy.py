@@ -1,5 +1,6 @@
 """A suite of branchy functions through ad.function: right values and gradients on every side
 of every branch, never a stale tape, and no more traces than the function has pieces."""
+
 import numpy as np
 import pytest
 

@@ -15,9 +15,21 @@ import pytest
 
 import numba_ad as ad  # noqa: E402
 from tests._support.corpus import C23, CASES  # noqa: E402
-
-from tests._support.corpus_checks import FD_STEP, MANY, all_cases, assert_fd_close, assert_tight, assert_values_close, fd_jacobian, jac2d, param_cases, params_kw, plain, points, tape_of
-
+from tests._support.corpus_checks import (
+    FD_STEP,
+    MANY,
+    all_cases,
+    assert_fd_close,
+    assert_tight,
+    assert_values_close,
+    fd_jacobian,
+    jac2d,
+    param_cases,
+    params_kw,
+    plain,
+    points,
+    tape_of,
+)
 
 
 # --- the tests ----------------------------------------------------------------------------
@@ -151,8 +163,9 @@ def test_jvp_with_k_directions_equals_k_single_jvps(case, K):
     block = tape.jvp(x, V, **params_kw(p))
     assert block.shape == ((K,) if case.m is None else (case.m, K))
     singles = np.stack([np.atleast_1d(tape.jvp(x, V[:, k].copy(), **params_kw(p))) for k in range(K)], axis=-1)
-    assert_tight(np.atleast_2d(block), singles.reshape(case.m or 1, K), f"{case.name}: jvp block vs singles",
-                 rtol=1e-14)
+    assert_tight(
+        np.atleast_2d(block), singles.reshape(case.m or 1, K), f"{case.name}: jvp block vs singles", rtol=1e-14
+    )
 
 
 @all_cases
@@ -198,9 +211,15 @@ def test_repeated_and_interleaved_replays_are_bit_identical(case):
     W = pts.W[0] if case.m is None else pts.W
 
     def everything(x, kw):
-        out = [np.atleast_1d(tape.eval(x, **kw)), tape.jacobian(x, mode="forward", **kw),
-               tape.jacobian(x, mode="reverse", **kw), np.atleast_1d(tape.jvp(x, pts.v, **kw)),
-               tape.vjp(x, w1, **kw), np.atleast_1d(tape.jvp(x, pts.V, **kw)), tape.vjp(x, W, **kw)]
+        out = [
+            np.atleast_1d(tape.eval(x, **kw)),
+            tape.jacobian(x, mode="forward", **kw),
+            tape.jacobian(x, mode="reverse", **kw),
+            np.atleast_1d(tape.jvp(x, pts.v, **kw)),
+            tape.vjp(x, w1, **kw),
+            np.atleast_1d(tape.jvp(x, pts.V, **kw)),
+            tape.vjp(x, W, **kw),
+        ]
         if case.m is None:
             value, g = tape.value_and_gradient(x, **kw)
             out += [np.atleast_1d(value), g, tape.gradient(x, **kw)]
@@ -233,12 +252,15 @@ def test_input_layouts_do_not_change_results(case):
     W = np.ascontiguousarray(pts.W[:, :5].T).T  # a transposed (F-ordered) view
     if case.m is None:
         W = W[0]
-    np.testing.assert_array_equal(np.atleast_1d(tape.eval(list(x), **params_kw(p_list))),
-                                  np.atleast_1d(tape.eval(x, **params_kw(p))))
-    np.testing.assert_array_equal(tape.jvp(x_strided, V, **params_kw(p)),
-                                  tape.jvp(x, np.ascontiguousarray(V), **params_kw(p)))
-    np.testing.assert_array_equal(tape.vjp(x_strided, W, **params_kw(p_list)),
-                                  tape.vjp(x, np.ascontiguousarray(W), **params_kw(p)))
+    np.testing.assert_array_equal(
+        np.atleast_1d(tape.eval(list(x), **params_kw(p_list))), np.atleast_1d(tape.eval(x, **params_kw(p)))
+    )
+    np.testing.assert_array_equal(
+        tape.jvp(x_strided, V, **params_kw(p)), tape.jvp(x, np.ascontiguousarray(V), **params_kw(p))
+    )
+    np.testing.assert_array_equal(
+        tape.vjp(x_strided, W, **params_kw(p_list)), tape.vjp(x, np.ascontiguousarray(W), **params_kw(p))
+    )
 
 
 @param_cases
@@ -280,8 +302,12 @@ def test_function_wrappers_agree_with_tape_methods(case):
     assert_tight(jac(x1, *extra1), tape.jacobian(x1, **kw1), f"{case.name}: ad.jacobian", rtol=1e-14)
     assert_tight(jac(x2, *extra2), tape.jacobian(x2, **kw2), f"{case.name}: ad.jacobian replay", rtol=1e-14)
     for mode in ("forward", "reverse"):
-        assert_tight(ad.jacobian(case.f, mode=mode)(x1, *extra1), tape.jacobian(x1, mode=mode, **kw1),
-                     f"{case.name}: ad.jacobian {mode}", rtol=1e-14)
+        assert_tight(
+            ad.jacobian(case.f, mode=mode)(x1, *extra1),
+            tape.jacobian(x1, mode=mode, **kw1),
+            f"{case.name}: ad.jacobian {mode}",
+            rtol=1e-14,
+        )
 
     y, ydot = ad.jvp(case.f, x1, pts.v, **kw1)
     assert_tight(y, tape.eval(x1, **kw1), f"{case.name}: ad.jvp value", rtol=1e-14)

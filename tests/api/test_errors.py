@@ -1,4 +1,5 @@
 """Bad input gets a clear error naming what was expected and what was given."""
+
 import math
 
 import numpy as np
@@ -14,15 +15,18 @@ def tape():
     return ad.trace(lambda x: np.sin(x[0]) * x[1] + x[2], np.ones(3))
 
 
-@pytest.mark.parametrize("x, error, pattern", [
-    (np.ones(4), ValueError, r"shape \(3,\); got shape \(4,\)"),
-    (np.ones((3, 1)), ValueError, r"shape \(3,\); got shape \(3, 1\)"),
-    (1.0, ValueError, r"shape \(3,\); got shape \(\)"),
-    (["a", "b", "c"], TypeError, "real numbers"),
-    (np.ones(3, dtype=complex), TypeError, "complex"),
-    (np.array([1, None, 2], dtype=object), TypeError, "real numbers"),
-    (np.array([True, False, True]), TypeError, "real numbers"),
-])
+@pytest.mark.parametrize(
+    "x, error, pattern",
+    [
+        (np.ones(4), ValueError, r"shape \(3,\); got shape \(4,\)"),
+        (np.ones((3, 1)), ValueError, r"shape \(3,\); got shape \(3, 1\)"),
+        (1.0, ValueError, r"shape \(3,\); got shape \(\)"),
+        (["a", "b", "c"], TypeError, "real numbers"),
+        (np.ones(3, dtype=complex), TypeError, "complex"),
+        (np.array([1, None, 2], dtype=object), TypeError, "real numbers"),
+        (np.array([True, False, True]), TypeError, "real numbers"),
+    ],
+)
 def test_bad_points(tape, x, error, pattern):
     for call in (tape.eval, tape.gradient, tape.jacobian, lambda x: tape.jvp(x, np.ones(3))):
         with pytest.raises(error, match=pattern):
@@ -53,19 +57,22 @@ def test_integer_points_are_accepted_as_floats(tape):
     assert tape.eval(np.array([1, 2, 3])) == pytest.approx(math.sin(1) * 2 + 3, rel=1e-15)
 
 
-@pytest.mark.parametrize("bad, pattern", [
-    (lambda x: math.sin(x[0]), "NumPy functions"),
-    (lambda x: float(x[0]), r"float\(\)"),
-    (lambda x: int(x[0]) * x[1], r"int\(\)"),
-    (lambda x: x[x[0]], "index"),
-    (lambda x: np.array([x[0]], dtype=float)[0], "float"),
-    (lambda x: np.fmax(x[0], x[1]), "fmax"),
-    (lambda x: "text", "real numbers"),
-    (lambda x: x[0] > 1.0, "comparison"),
-    (lambda x: [], "empty"),
-    (lambda x: np.ones((2, 2)) * x[0], r"shape \(2, 2\)"),
-    (lambda x: x[0] + "s", "str"),
-])
+@pytest.mark.parametrize(
+    "bad, pattern",
+    [
+        (lambda x: math.sin(x[0]), "NumPy functions"),
+        (lambda x: float(x[0]), r"float\(\)"),
+        (lambda x: int(x[0]) * x[1], r"int\(\)"),
+        (lambda x: x[x[0]], "index"),
+        (lambda x: np.array([x[0]], dtype=float)[0], "float"),
+        (lambda x: np.fmax(x[0], x[1]), "fmax"),
+        (lambda x: "text", "real numbers"),
+        (lambda x: x[0] > 1.0, "comparison"),
+        (lambda x: [], "empty"),
+        (lambda x: np.ones((2, 2)) * x[0], r"shape \(2, 2\)"),
+        (lambda x: x[0] + "s", "str"),
+    ],
+)
 def test_bad_functions_fail_while_tracing(bad, pattern):
     with pytest.raises((TypeError, ValueError), match=pattern):
         ad.trace(bad, np.array([0.5, 1.5]))
@@ -89,10 +96,16 @@ def test_values_from_two_recordings_do_not_mix():
 
 
 def _arrays(**changes):
-    base = dict(op=np.array([Op.CONST, Op.INPUT, Op.INPUT, Op.MUL, Op.SIN, Op.LT]),
-                a=np.array([0, 0, 1, 1, 3, 1]), b=np.array([0, 0, 0, 2, 0, 2]),
-                c=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]), inputs=np.array([1, 2]),
-                outputs=np.array([4]), params=np.array([], dtype=np.int32), guards=np.array([5]))
+    base = dict(
+        op=np.array([Op.CONST, Op.INPUT, Op.INPUT, Op.MUL, Op.SIN, Op.LT]),
+        a=np.array([0, 0, 1, 1, 3, 1]),
+        b=np.array([0, 0, 0, 2, 0, 2]),
+        c=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
+        inputs=np.array([1, 2]),
+        outputs=np.array([4]),
+        params=np.array([], dtype=np.int32),
+        guards=np.array([5]),
+    )
     base.update(changes)
     return ad.TapeArrays(**base)
 
@@ -108,25 +121,28 @@ def test_from_arrays_accepts_an_unguarded_comparison_a_mask():
     assert tape.eval(np.array([5.0, 2.0])) == pytest.approx(math.sin(10.0), rel=1e-15)
 
 
-@pytest.mark.parametrize("changes, pattern", [
-    (dict(op=np.array([0, 1, 1, 5, 99, 46])), "opcode 99"),
-    (dict(a=np.array([0, 0, 1, 4, 3, 1])), "slot 3 reads slot a=4"),
-    (dict(b=np.array([0, 0, 0, -1, 0, 2])), "slot 3 reads slot b=-1"),
-    (dict(b=np.array([0, 0, 0, 2, 1, 2])), "unary op"),
-    (dict(c=np.zeros(5)), "'c' has length 5"),
-    (dict(op=np.array([1, 1, 1, 5, 26, 46])), "slot 0"),
-    (dict(inputs=np.array([1, 9])), "inputs must be slots"),
-    (dict(inputs=np.array([1, 3])), "INPUT ops sit at"),
-    (dict(a=np.array([0, 1, 0, 1, 3, 1])), "must have a == j"),
-    (dict(outputs=np.array([6])), "outputs must be slots"),
-    (dict(outputs=np.array([], dtype=np.int32)), "at least one output"),
-    (dict(guards=np.array([4])), "guard 0 is slot 4, a SIN op"),
-    (dict(guards=np.array([9])), "guards must be slots"),
-    (dict(guards=np.array([5, 5])), "increasing slot order"),
-    (dict(c=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.5])), "outcome 0.0 or 1.0"),
-    (dict(a=np.array([0.0, 0, 1, 1, 3, 1])), "must hold int32"),
-    (dict(op=np.array([[0, 1, 1, 5, 26, 46]])), "1-D"),
-])
+@pytest.mark.parametrize(
+    "changes, pattern",
+    [
+        (dict(op=np.array([0, 1, 1, 5, 99, 46])), "opcode 99"),
+        (dict(a=np.array([0, 0, 1, 4, 3, 1])), "slot 3 reads slot a=4"),
+        (dict(b=np.array([0, 0, 0, -1, 0, 2])), "slot 3 reads slot b=-1"),
+        (dict(b=np.array([0, 0, 0, 2, 1, 2])), "unary op"),
+        (dict(c=np.zeros(5)), "'c' has length 5"),
+        (dict(op=np.array([1, 1, 1, 5, 26, 46])), "slot 0"),
+        (dict(inputs=np.array([1, 9])), "inputs must be slots"),
+        (dict(inputs=np.array([1, 3])), "INPUT ops sit at"),
+        (dict(a=np.array([0, 1, 0, 1, 3, 1])), "must have a == j"),
+        (dict(outputs=np.array([6])), "outputs must be slots"),
+        (dict(outputs=np.array([], dtype=np.int32)), "at least one output"),
+        (dict(guards=np.array([4])), "guard 0 is slot 4, a SIN op"),
+        (dict(guards=np.array([9])), "guards must be slots"),
+        (dict(guards=np.array([5, 5])), "increasing slot order"),
+        (dict(c=np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.5])), "outcome 0.0 or 1.0"),
+        (dict(a=np.array([0.0, 0, 1, 1, 3, 1])), "must hold int32"),
+        (dict(op=np.array([[0, 1, 1, 5, 26, 46]])), "1-D"),
+    ],
+)
 def test_from_arrays_rejects_inconsistent_tapes(changes, pattern):
     with pytest.raises(ValueError, match=pattern):
         ad.Tape.from_arrays(_arrays(**changes))

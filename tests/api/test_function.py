@@ -1,4 +1,5 @@
 """ad.function: the multi-tape cache (keys, LRU eviction, policies, stats), check and margins."""
+
 import warnings
 
 import numpy as np
@@ -101,11 +102,14 @@ def test_wrappers_expose_the_cache():
     assert vg.stats()["traces"] == 3 and vg.stats()["evictions"] == 2
 
 
-@pytest.mark.parametrize("kwargs, error, pattern", [
-    (dict(max_tapes=0), ValueError, "max_tapes"),
-    (dict(max_tapes=2.5), ValueError, "max_tapes"),
-    (dict(on_branch_change="ignore"), ValueError, "on_branch_change"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        (dict(max_tapes=0), ValueError, "max_tapes"),
+        (dict(max_tapes=2.5), ValueError, "max_tapes"),
+        (dict(on_branch_change="ignore"), ValueError, "on_branch_change"),
+    ],
+)
 def test_bad_options(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         ad.function(sign_times, **kwargs)

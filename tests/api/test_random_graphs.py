@@ -15,7 +15,18 @@ import numpy as np
 from hypothesis import assume, given, settings
 
 import numba_ad as ad  # noqa: E402
-from tests._support.random_graphs import MAX_ABS, SETTINGS, Trace, as_function, jac2d, kw, plain, problems, run, well_scaled
+from tests._support.random_graphs import (
+    MAX_ABS,
+    SETTINGS,
+    Trace,
+    as_function,
+    jac2d,
+    kw,
+    plain,
+    problems,
+    run,
+    well_scaled,
+)
 
 
 @settings(max_examples=500, **SETTINGS)
@@ -34,8 +45,9 @@ def test_values_match_plain_evaluation(problem):
         if not (np.all(np.isfinite(ref)) and tr.max_abs <= MAX_ABS) or tr.jump < 1e-9 * (1 + tr.max_abs):
             continue  # too large, or on a jump of floor/sign, where one ulp picks the side
         y = np.atleast_1d(tape.eval(x, **kw(p)))
-        np.testing.assert_allclose(y, ref, rtol=1e-11, atol=1e-11 * (1.0 + tr.max_abs),
-                                   err_msg=f"{graph}\nx={x!r} p={p!r}")
+        np.testing.assert_allclose(
+            y, ref, rtol=1e-11, atol=1e-11 * (1.0 + tr.max_abs), err_msg=f"{graph}\nx={x!r} p={p!r}"
+        )
 
 
 @settings(max_examples=500, **SETTINGS)
@@ -49,7 +61,7 @@ def test_forward_and_reverse_agree(problem):
     tape = ad.trace(as_function(graph), x0, params=p0)
     J_fwd = jac2d(tape, tape.jacobian(x1, mode="forward", **kw(p1)))
     J_rev = jac2d(tape, tape.jacobian(x1, mode="reverse", **kw(p1)))
-    assume(np.all(np.isfinite(J_fwd)) and np.max(np.abs(J_fwd), initial=0.0) <= MAX_ABS ** 2)
+    assume(np.all(np.isfinite(J_fwd)) and np.max(np.abs(J_fwd), initial=0.0) <= MAX_ABS**2)
     # Rounding is relative to the terms that are summed, not to their sum: x + sin(-x) has
     # derivative 1 - cos(x) ~ x^2 / 2, computed as the difference of two numbers near 1. The
     # terms are bounded by the Jacobian's and the intermediate values' magnitudes.
@@ -128,12 +140,17 @@ def test_recorder_builds_the_same_function(problem):
     tape = ad.trace(as_function(graph), x0)
     assert rec_tape.n_inputs == tape.n_inputs and rec_tape.n_outputs == tape.n_outputs
     ref = plain(graph, x1)
-    np.testing.assert_allclose(np.atleast_1d(rec_tape.eval(x1)), ref, rtol=1e-11,
-                               atol=1e-11 * (1.0 + tr.max_abs), err_msg=str(graph))
+    np.testing.assert_allclose(
+        np.atleast_1d(rec_tape.eval(x1)), ref, rtol=1e-11, atol=1e-11 * (1.0 + tr.max_abs), err_msg=str(graph)
+    )
     J_rec = jac2d(rec_tape, rec_tape.jacobian(x1))
     J = jac2d(tape, tape.jacobian(x1))
     assume(np.all(np.isfinite(J)))
     np.testing.assert_allclose(J_rec, J, rtol=1e-12, atol=1e-12 * max(1.0, float(np.max(np.abs(J)))))
     if not graph.vector:
-        np.testing.assert_allclose(rec.gradient(out), tape.gradient(x0), rtol=1e-12,
-                                   atol=1e-12 * max(1.0, float(np.max(np.abs(tape.gradient(x0))))))
+        np.testing.assert_allclose(
+            rec.gradient(out),
+            tape.gradient(x0),
+            rtol=1e-12,
+            atol=1e-12 * max(1.0, float(np.max(np.abs(tape.gradient(x0))))),
+        )

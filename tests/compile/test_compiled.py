@@ -5,6 +5,7 @@ sums in another order), central differences, the analytic P1 gradient, and the o
 kernels for every op. Tapes are recorded at x0 and evaluated at other points; each compiled
 kernel runs twice on the same buffers.
 """
+
 import os
 import subprocess
 import sys
@@ -22,8 +23,13 @@ from numba_ad.ops.table import TABLE, Op  # noqa: E402
 from numba_ad.tape.arrays import TapeArrays  # noqa: E402
 from tests._support.branchy import FUNCTIONS as BRANCHY  # noqa: E402
 from tests._support.corpus import CASES  # noqa: E402
-from tests._support.corpus_checks import assert_tight, params_kw, points, tape_of  # noqa: E402
-from tests._support.corpus_checks import same_bits  # noqa: E402
+from tests._support.corpus_checks import (  # noqa: E402
+    assert_tight,
+    params_kw,
+    points,
+    same_bits,  # noqa: E402
+    tape_of,
+)
 
 
 def p1(x):  # chained Rosenbrock, array style
@@ -83,9 +89,16 @@ def _all_ops_tape():
         b.append(2 + 2 * k if TABLE[o].arity == 2 else 0)
         c.append(TABLE[o].test_c)
     n = 2 * len(ops)
-    arrays = TapeArrays(op=np.array(op), a=np.array(a), b=np.array(b), c=np.array(c),
-                        inputs=np.arange(1, n + 1), outputs=np.arange(n + 1, n + 1 + len(ops)),
-                        params=np.array([], dtype=np.int32), guards=np.array([], dtype=np.int32))
+    arrays = TapeArrays(
+        op=np.array(op),
+        a=np.array(a),
+        b=np.array(b),
+        c=np.array(c),
+        inputs=np.arange(1, n + 1),
+        outputs=np.arange(n + 1, n + 1 + len(ops)),
+        params=np.array([], dtype=np.int32),
+        guards=np.array([], dtype=np.int32),
+    )
     return ops, ad.Tape.from_arrays(arrays, scalar_output=False)
 
 
@@ -115,7 +128,9 @@ def test_op_source_matches_the_op_table(straight):
                 e = np.zeros(len(ops))
                 e[k] = 1.0
                 got, want = compiled.vjp(x, e), tape.vjp(x, e)
-                assert same_bits(got, want), f"{o.name} at {x[2 * k:2 * k + 2]}: {got[2 * k:2 * k + 2]} vs {want[2 * k:2 * k + 2]}"
+                assert same_bits(got, want), (
+                    f"{o.name} at {x[2 * k : 2 * k + 2]}: {got[2 * k : 2 * k + 2]} vs {want[2 * k : 2 * k + 2]}"
+                )
 
 
 # --- the corpus --------------------------------------------------------------------------------
@@ -136,8 +151,11 @@ def test_compiled_tape_answers_as_the_tape_on_the_corpus(case, straight):
             assert same_bits(value, want_value)
             assert_tight(g, want_g, f"{case.name} gradient")
             assert_tight(compiled.gradient(x, **kw), want_g, f"{case.name} gradient")
-        assert_tight(compiled.vjp(x, pts.w if case.m else pts.w[0], **kw),
-                     tape.vjp(x, pts.w if case.m else pts.w[0], **kw), f"{case.name} vjp")
+        assert_tight(
+            compiled.vjp(x, pts.w if case.m else pts.w[0], **kw),
+            tape.vjp(x, pts.w if case.m else pts.w[0], **kw),
+            f"{case.name} vjp",
+        )
         np.testing.assert_array_equal(x, x_before)
 
 
@@ -198,14 +216,14 @@ def _mixture_like(p, X):
     """Broadcasts (n, K, d), reductions over the short axes (sum, max, logsumexp), two records of
     one op in a row, and a final sum over n: the shapes GMM records."""
     K, d = 3, X.shape[1]
-    M, s = p[:K * d].reshape(K, d), p[K * d:K * d + K]
+    M, s = p[: K * d].reshape(K, d), p[K * d : K * d + K]
     diff = X[:, None, :] - M[None, :, :]
     sq = np.sum(diff * diff, axis=2) * np.exp(s)  # (n, K)
     lin = np.sum(np.sin(diff) * np.cos(M), axis=2)  # a second (n, K, d) product right after the first
     z = -0.5 * sq + lin
     mx = np.max(z, axis=1)
     lse = np.log(np.sum(np.exp(z - mx[:, None]), axis=1)) + mx
-    return np.sum(lse) + 0.1 * np.sum(p ** 2)
+    return np.sum(lse) + 0.1 * np.sum(p**2)
 
 
 @pytest.mark.parametrize("n, d", [(40, 2), (25, 4)])
@@ -219,8 +237,9 @@ def test_broadcast_programs_loop_over_their_long_axis(n, d):
     for p in (p1, p0, p1):
         assert same_bits(compiled.eval(p), tape.eval(p))
         assert_tight(compiled.gradient(p), tape.gradient(p), "gradient", rtol=1e-12)
-    np.testing.assert_allclose(compiled.gradient(p1), central_gradient(lambda p: _mixture_like(p, X), p1),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        compiled.gradient(p1), central_gradient(lambda p: _mixture_like(p, X), p1), rtol=1e-6, atol=1e-6
+    )
 
 
 @st.composite
@@ -234,7 +253,7 @@ def broadcast_programs(draw):
 def _run_broadcast(steps, p, X):
     """Random programs over (n, K, d) and (n, K) arrays built from data X (n, d) and p."""
     K, d = 3, X.shape[1]
-    M, s = p[:K * d].reshape(K, d), p[K * d:K * d + K]
+    M, s = p[: K * d].reshape(K, d), p[K * d : K * d + K]
     u = X[:, None, :] - M[None, :, :]  # (n, K, d)
     v = np.zeros((X.shape[0], K))
     for kind, i in steps:
@@ -292,8 +311,10 @@ def _column(op, out, a, b, piece=0):
 
 def test_families_group_columns_of_one_k_and_keep_readers_after_what_they_read():
     rows = np.arange(4)
-    index = lambda families, cols: [[next(i for i, c in enumerate(cols) if c is o) for o in fam]  # noqa: E731
-                                    for fam in families]
+
+    def index(families, cols):
+        return [[next(i for i, c in enumerate(cols) if c is o) for o in fam] for fam in families]
+
     # a (K=3, d=2) block over rows t: column 2k + j reads x[t, j] and p[2k + j]: one family per j
     cols = [_column(Op.SUB, 100 + 6 * rows + c, 10 + 2 * rows + c % 2, 50 + c + 0 * rows) for c in range(6)]
     assert index(_families(cols), cols) == [[0, 2, 4], [1, 3, 5]]
@@ -301,8 +322,9 @@ def test_families_group_columns_of_one_k_and_keep_readers_after_what_they_read()
     # they read, so that layout is refused; pairs [k, k + 3] keep every reader after its source
     # (one row: column 0's read of slot 99 would be column 5 of the row before)
     one = np.arange(1)
-    cols = [_column(Op.SUB, 100 + c + one, (99 + c + one) if c % 2 == 0 else (10 + one), 50 + c + one)
-            for c in range(6)]
+    cols = [
+        _column(Op.SUB, 100 + c + one, (99 + c + one) if c % 2 == 0 else (10 + one), 50 + c + one) for c in range(6)
+    ]
     assert index(_families(cols), cols) == [[0, 3], [1, 4], [2, 5]]
     # a sum chain over a short axis: a head (t0 + t1), then s + t2, ..., s + t5: one family of 4
     chain = [_column(Op.ADD, 200 + 5 * rows, 10 + 6 * rows, 11 + 6 * rows)]
@@ -312,8 +334,16 @@ def test_families_group_columns_of_one_k_and_keep_readers_after_what_they_read()
 
 # --- random array programs: the planner's fusion, shifts and chains ------------------------------
 # sin with cos (and sinh with cosh) of one array: the partial read from the partner op's value
-_UNARY = [np.sin, np.tanh, np.exp, lambda v: v * v, np.negative, np.cos, lambda v: np.sin(v) * np.cos(v),
-          lambda v: np.cosh(v) - np.sinh(v)]
+_UNARY = [
+    np.sin,
+    np.tanh,
+    np.exp,
+    lambda v: v * v,
+    np.negative,
+    np.cos,
+    lambda v: np.sin(v) * np.cos(v),
+    lambda v: np.cosh(v) - np.sinh(v),
+]
 _BINARY = [np.add, np.subtract, np.multiply, lambda u, v: u / (1.5 + np.cos(v))]
 
 
@@ -338,7 +368,7 @@ def _run(steps, x):
         elif kind == "binary":
             arrays.append(_BINARY[k](u, v))
         elif kind == "shift" and u.shape[0] > 2:  # reads of a computed array one or two ahead
-            arrays.append(u[k % 2 + 1:] - 0.3 * u[:-(k % 2) - 1])
+            arrays.append(u[k % 2 + 1 :] - 0.3 * u[: -(k % 2) - 1])
         elif kind == "sum":
             total = total + np.sum(u)
         elif kind == "cumsum":
@@ -534,8 +564,9 @@ def test_loop_style_tapes_compile_to_a_loop_over_their_body(f):
         assert_tight(compiled.gradient(x), tape.gradient(x), "gradient", rtol=1e-12)
     np.testing.assert_allclose(compiled.gradient(X[2]), central_gradient(f, X[2]), rtol=1e-6, atol=1e-6)
     for _ in range(2):
-        np.testing.assert_allclose(compiled.gradient_many(X), np.stack([tape.gradient(x) for x in X]),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            compiled.gradient_many(X), np.stack([tape.gradient(x) for x in X]), rtol=1e-12, atol=1e-12
+        )
     if f is two_loops:  # a point that takes the other branch at one element
         x = X[1].copy()
         x[n // 2] = -0.5
@@ -548,8 +579,10 @@ def test_loop_style_tapes_compile_to_a_loop_over_their_body(f):
 
 @st.composite
 def loop_bodies(draw):
-    return [(draw(st.sampled_from(["unary", "binary", "accumulate", "branch"])), draw(st.integers(0, 7)))
-            for _ in range(draw(st.integers(1, 5)))]
+    return [
+        (draw(st.sampled_from(["unary", "binary", "accumulate", "branch"])), draw(st.integers(0, 7)))
+        for _ in range(draw(st.integers(1, 5)))
+    ]
 
 
 def _run_loop(body, x):
@@ -572,7 +605,7 @@ def _run_loop(body, x):
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(loop_bodies(), st.integers(0, 2 ** 16))
+@given(loop_bodies(), st.integers(0, 2**16))
 def test_random_loop_style_programs_compile_to_the_tape(body, seed):
     rng = np.random.default_rng(seed)
     n = MAX_EMITTED // 3
@@ -603,6 +636,7 @@ def test_a_long_irregular_tape_is_refused_with_advice():
         for i, k in enumerate(picks):
             s = funcs[k](0.5 * s + x[i % 5])
         return s
+
     tape = ad.trace(f, np.zeros(5))
     with pytest.raises(NotCompilable, match="array-style"):
         tape.compile()
@@ -617,8 +651,10 @@ def test_compiled_code_is_cached_across_processes(tmp_path):
         print(sum(compiled.vjp_into.stats.cache_hits.values()), compiled.path)
     """)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
     (hits0, path0), (hits1, path1) = (r.stdout.split() for r in runs)
     assert path0 == path1 and path0.startswith(str(tmp_path))
     assert int(hits0) == 0 and int(hits1) >= 1

@@ -1,5 +1,6 @@
 """The GMM objective of benchmarks/gmm.py: every version gives the same value, and numba_ad's
 gradient matches finite differences and (when installed) JAX. Recorded at p_rec, replayed at p_rep."""
+
 import sys
 from pathlib import Path
 
@@ -9,8 +10,16 @@ import pytest
 import numba_ad as ad
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from gmm import (gmm_casadi, gmm_constant, gmm_floor, gmm_loops, gmm_numpy, gmm_torch,  # noqa: E402
-                 make_data, n_params)
+from gmm import (
+    gmm_casadi,
+    gmm_constant,
+    gmm_floor,
+    gmm_loops,
+    gmm_numpy,
+    gmm_torch,  # noqa: E402
+    make_data,
+    n_params,
+)
 
 D_, K_, N_ = 3, 4, 30
 DATA = make_data(D_, K_, N_)
@@ -23,8 +32,8 @@ def dense_reference(p, x, K, d):
     from scipy.special import logsumexp, multigammaln
 
     n = x.shape[0]
-    alphas, means = p[:K], p[K:K + K * d].reshape(K, d)
-    icf = p[K + K * d:].reshape(K, -1)
+    alphas, means = p[:K], p[K : K + K * d].reshape(K, d)
+    icf = p[K + K * d :].reshape(K, -1)
     main = np.empty((n, K))
     prior = 0.0
     for k in range(K):
@@ -62,15 +71,13 @@ def test_constant_matches_scipy():
 def test_floor_matches_dense_formula():
     pytest.importorskip("scipy")
     for p in (DATA.p_rec, DATA.p_rep):
-        np.testing.assert_allclose(gmm_floor(p, DATA.x, K_, D_), dense_reference(p, DATA.x, K_, D_),
-                                   rtol=RTOL_VALUE)
+        np.testing.assert_allclose(gmm_floor(p, DATA.x, K_, D_), dense_reference(p, DATA.x, K_, D_), rtol=RTOL_VALUE)
 
 
 @pytest.mark.parametrize("version", ["numpy", "loops"])
 def test_python_versions_match_floor(version):
     f = gmm_numpy if version == "numpy" else gmm_loops
-    np.testing.assert_allclose(f(DATA.p_rep, DATA.x, K_, D_), gmm_floor(DATA.p_rep, DATA.x, K_, D_),
-                               rtol=RTOL_VALUE)
+    np.testing.assert_allclose(f(DATA.p_rep, DATA.x, K_, D_), gmm_floor(DATA.p_rep, DATA.x, K_, D_), rtol=RTOL_VALUE)
 
 
 @pytest.mark.parametrize("style", list(TAPES))
@@ -118,8 +125,9 @@ def test_compiled_array_tape_matches_the_tape_and_differences(nest):
 
 
 def test_array_and_loop_tapes_agree():
-    np.testing.assert_allclose(array_tape().gradient(DATA.p_rep), loop_tape().gradient(DATA.p_rep),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        array_tape().gradient(DATA.p_rep), loop_tape().gradient(DATA.p_rep), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_gradient_matches_jax():

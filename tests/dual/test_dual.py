@@ -5,6 +5,7 @@ replayed at others) and against central differences, in Python and inside @njit 
 the forward drivers on generic kernels against tape gradients and Jacobians, the derivative
 conventions at kinks, bad input, and the on-disk cache across processes.
 """
+
 import json
 import math
 import operator
@@ -18,10 +19,9 @@ import pytest
 from numba import njit
 
 import numba_ad as ad
-from numba_ad.dual import forward as fwd
 from numba_ad.dual import Dual, DualArray
+from numba_ad.dual import forward as fwd
 from numba_ad.ops.table import TABLE, Op
-
 from tests._support.corpus import CASES as CORPUS
 
 H = 1e-6  # central-difference step
@@ -133,8 +133,13 @@ def test_unary_njit_matches_python(name):
 
 def _binary_combos(fn, x, y):
     """fn on (Dual, Dual), (Dual, float), (float, Dual), (Dual, int), (int, Dual)."""
-    return (fn(Dual(x, 0.5), Dual(y, -1.5)), fn(Dual(x, 1.0), y), fn(x, Dual(y, 1.0)),
-            fn(Dual(x, 1.0), 2), fn(2, Dual(y, 1.0)))
+    return (
+        fn(Dual(x, 0.5), Dual(y, -1.5)),
+        fn(Dual(x, 1.0), y),
+        fn(x, Dual(y, 1.0)),
+        fn(Dual(x, 1.0), 2),
+        fn(2, Dual(y, 1.0)),
+    )
 
 
 @pytest.mark.parametrize("name", list(BINARY))
@@ -142,8 +147,7 @@ def test_binary_python_matches_tape_and_differences(name):
     op, fn, _ = BINARY[name]
     xs, ys = _points(op, size=5)
     tape = ad.trace(lambda v: fn(v[0], v[1]), np.array([xs[0], ys[0]]))
-    with_int = (ad.trace(lambda v: fn(v[0], 2), np.array([xs[0]])),
-                ad.trace(lambda v: fn(2, v[0]), np.array([ys[0]])))
+    with_int = (ad.trace(lambda v: fn(v[0], 2), np.array([xs[0]])), ad.trace(lambda v: fn(2, v[0]), np.array([ys[0]])))
     for x, y in zip(xs[1:], ys[1:]):
         gx, gy = tape.gradient(np.array([x, y]))
         both, left, right, left_int, right_int = _binary_combos(fn, x, y)
@@ -173,8 +177,13 @@ def test_binary_njit_matches_python(name):
 
 @njit
 def _binary_combos_njit(fn, a, b, x, y):
-    return (fn(a, b), fn(Dual.variable(x), y), fn(x, Dual.variable(y)), fn(Dual.variable(x), 2),
-            fn(2, Dual.variable(y)))
+    return (
+        fn(a, b),
+        fn(Dual.variable(x), y),
+        fn(x, Dual.variable(y)),
+        fn(Dual.variable(x), 2),
+        fn(2, Dual.variable(y)),
+    )
 
 
 EXPONENTS = [-3, -1, 0, 1, 2, 3, 5, -3.0, 0.0, 2.0, 0.5, -1.5, 2.5]
@@ -207,8 +216,12 @@ def test_floor_divide_and_remainder_match_the_tape():
     for x, y in ((7.3, 2.1), (-5.2, 1.7), (4.4, -1.3)):
         for i in range(2):
             seeds = (1.0, 0.0) if i == 0 else (0.0, 1.0)
-            d = Dual(x, seeds[0]) // Dual(y, seeds[1]) + Dual(x, seeds[0]) % Dual(y, seeds[1]) \
-                + 3.5 % Dual(y, seeds[1]) + Dual(x, seeds[0]) % 2.0
+            d = (
+                Dual(x, seeds[0]) // Dual(y, seeds[1])
+                + Dual(x, seeds[0]) % Dual(y, seeds[1])
+                + 3.5 % Dual(y, seeds[1])
+                + Dual(x, seeds[0]) % 2.0
+            )
             _close(d.value, tape.eval(np.array([x, y])))
             _close(d.deriv, tape.gradient(np.array([x, y]))[i])
             got = kernel(Dual(x, seeds[0]), Dual(y, seeds[1]))
@@ -245,7 +258,7 @@ def _dual_jacobian(f, x, p):
 
 @pytest.mark.parametrize("case", [c for c in CORPUS if c.name != "special"], ids=lambda c: c.name)
 def test_corpus_in_python_matches_the_tape(case):
-    """"special" is left out: SciPy's erf ufuncs have no loop for object arrays."""
+    """ "special" is left out: SciPy's erf ufuncs have no loop for object arrays."""
     rng = np.random.default_rng(5)
     lo, hi = np.broadcast_to(case.lo, (case.n,)), np.broadcast_to(case.hi, (case.n,))
     x0, x1 = rng.uniform(lo, hi), rng.uniform(lo, hi)
@@ -265,15 +278,20 @@ def _kinks():
     sqrt, hypot, maximum, minimum, floor, sign = np.sqrt, np.hypot, np.maximum, np.minimum, np.floor, np.sign
     return (
         (abs(dual(0.0, 1.0)), 0.0),  # abs'(0) = 0
-        (floor(dual(2.0, 1.0)), 0.0), (floor(dual(2.5, nan)), 0.0),  # zero even for a NaN tangent
+        (floor(dual(2.0, 1.0)), 0.0),
+        (floor(dual(2.5, nan)), 0.0),  # zero even for a NaN tangent
         (sign(dual(0.0, 1.0)), 0.0),
-        (maximum(dual(1.0, 1.0), dual(1.0, 0.0)), 0.5), (minimum(dual(1.0, 0.0), dual(1.0, 1.0)), 0.5),
-        (maximum(dual(1.0, 1.0), 1.0), 0.5), (maximum(dual(1.0, 1.0), dual(1.0, 1.0)), 1.0),
+        (maximum(dual(1.0, 1.0), dual(1.0, 0.0)), 0.5),
+        (minimum(dual(1.0, 0.0), dual(1.0, 1.0)), 0.5),
+        (maximum(dual(1.0, 1.0), 1.0), 0.5),
+        (maximum(dual(1.0, 1.0), dual(1.0, 1.0)), 1.0),
         (hypot(dual(0.0, 1.0), dual(0.0, 1.0)), 0.0),  # the origin: the zero subgradient
         (dual(0.0, 0.0) ** dual(2.0, 1.0), 0.0),  # d/dy x**y = 0 where x**y = 0
         (0.0 ** dual(2.0, 1.0), 0.0),
-        (sqrt(dual(0.0, 1.0)), math.inf), (sqrt(dual(0.0, 0.0)), 0.0),  # a zero tangent stays 0
-        (dual(0.0, 1.0) * sqrt(dual(0.0, 0.0)), 0.0), (dual(0.0, 0.0) * sqrt(dual(0.0, 1.0)), 0.0),
+        (sqrt(dual(0.0, 1.0)), math.inf),
+        (sqrt(dual(0.0, 0.0)), 0.0),  # a zero tangent stays 0
+        (dual(0.0, 1.0) * sqrt(dual(0.0, 0.0)), 0.0),
+        (dual(0.0, 0.0) * sqrt(dual(0.0, 1.0)), 0.0),
         (dual(1.0, 0.0) / dual(0.0, 0.0), 0.0),
     )
 
@@ -287,18 +305,24 @@ def test_conventions_at_kinks_python_and_njit():
 
 
 def test_nan_operand_of_maximum_gives_nan_value_and_derivative():
-    for d in (np.maximum(Dual(math.nan, 1.0), Dual(1.0, 1.0)),
-              njit(lambda a, b: np.minimum(a, b))(Dual(1.0, 1.0), Dual(math.nan, 1.0))):
+    for d in (
+        np.maximum(Dual(math.nan, 1.0), Dual(1.0, 1.0)),
+        njit(lambda a, b: np.minimum(a, b))(Dual(1.0, 1.0), Dual(math.nan, 1.0)),
+    ):
         assert math.isnan(d.value) and math.isnan(d.deriv)
 
 
-@pytest.mark.parametrize("f,x,expected", [
-    (lambda x: np.sqrt(x[0]) + x[1], [0.0, 2.0], [math.inf, 1.0]),
-    (lambda x: x[1] * np.sqrt(x[0]), [0.0, 0.0], [0.0, 0.0]),
-    (lambda x: np.sqrt(x[0] * x[1]), [0.0, 0.0], [0.0, 0.0]),
-    (lambda x: np.maximum(x[0], x[1]) + abs(x[0]), [0.0, 0.0], [0.5, 0.5]),
-    (lambda x: np.hypot(x[0], x[1] - 2.0) + x[0] ** x[1], [0.0, 2.0], [0.0, 0.0]),
-], ids=["sqrt-plus", "times-sqrt", "sqrt-of-product", "max-abs", "hypot-pow"])
+@pytest.mark.parametrize(
+    "f,x,expected",
+    [
+        (lambda x: np.sqrt(x[0]) + x[1], [0.0, 2.0], [math.inf, 1.0]),
+        (lambda x: x[1] * np.sqrt(x[0]), [0.0, 0.0], [0.0, 0.0]),
+        (lambda x: np.sqrt(x[0] * x[1]), [0.0, 0.0], [0.0, 0.0]),
+        (lambda x: np.maximum(x[0], x[1]) + abs(x[0]), [0.0, 0.0], [0.5, 0.5]),
+        (lambda x: np.hypot(x[0], x[1] - 2.0) + x[0] ** x[1], [0.0, 2.0], [0.0, 0.0]),
+    ],
+    ids=["sqrt-plus", "times-sqrt", "sqrt-of-product", "max-abs", "hypot-pow"],
+)
 def test_forward_gradient_at_kinks_equals_the_tape(f, x, expected):
     x = np.array(x)
     tape_g = ad.trace(f, x).gradient(x)
@@ -322,8 +346,10 @@ def test_operators_on_every_operand_type_in_python():
                 r = op(a, b)
                 assert type(r) is Dual, (op, a, b)
                 _close(r.value, op(_value(a), _value(b)), rtol=1e-15)
-                t = ad.trace(lambda v: op(v[0] if type(a) is Dual else a, v[1] if type(b) is Dual else b),
-                             np.array([_value(a), _value(b)]))
+                t = ad.trace(
+                    lambda v: op(v[0] if type(a) is Dual else a, v[1] if type(b) is Dual else b),
+                    np.array([_value(a), _value(b)]),
+                )
                 g = t.gradient(np.array([_value(a), _value(b)]))
                 expected = (2.0 * g[0] if type(a) is Dual else 0.0) + (2.0 * g[1] if type(b) is Dual else 0.0)
                 _close(r.deriv, expected)
@@ -337,12 +363,17 @@ def _value(x):
 
 @njit
 def _all_operators(a, b):
-    return (a + b, a - b, a * b, a / b, a ** b, a // b, a % b)
+    return (a + b, a - b, a * b, a / b, a**b, a // b, a % b)
 
 
 def test_operators_on_every_operand_type_in_njit():
-    for a, b in ((Dual(1.5, 2.0), Dual(0.7, -1.0)), (Dual(1.5, 2.0), 0.7), (1.5, Dual(0.7, -1.0)),
-                 (Dual(1.5, 2.0), 3), (3, Dual(0.7, -1.0))):
+    for a, b in (
+        (Dual(1.5, 2.0), Dual(0.7, -1.0)),
+        (Dual(1.5, 2.0), 0.7),
+        (1.5, Dual(0.7, -1.0)),
+        (Dual(1.5, 2.0), 3),
+        (3, Dual(0.7, -1.0)),
+    ):
         for got, expected in zip(_all_operators(a, b), _all_operators.py_func(a, b)):
             _close([got.value, got.deriv], [expected.value, expected.deriv], rtol=1e-15)
 
@@ -353,8 +384,15 @@ def _compare_all(a, b):
 
 
 def test_comparisons_use_values_only():
-    pairs = [(Dual(1.0, 5.0), Dual(1.0, -3.0)), (Dual(1.0, 0.0), Dual(2.0, 0.0)), (Dual(2.0, 1.0), 1.0),
-             (1.0, Dual(2.0, 1.0)), (Dual(2.0, 1.0), 2), (3, Dual(2.0, 1.0)), (Dual(math.nan, 0.0), 1.0)]
+    pairs = [
+        (Dual(1.0, 5.0), Dual(1.0, -3.0)),
+        (Dual(1.0, 0.0), Dual(2.0, 0.0)),
+        (Dual(2.0, 1.0), 1.0),
+        (1.0, Dual(2.0, 1.0)),
+        (Dual(2.0, 1.0), 2),
+        (3, Dual(2.0, 1.0)),
+        (Dual(math.nan, 0.0), 1.0),
+    ]
     for a, b in pairs:
         expected = _compare_all.py_func(_value(a), _value(b))
         assert _compare_all.py_func(a, b) == expected, (a, b)
@@ -439,6 +477,7 @@ def test_python_dual_protocols():
     for f in (math.floor, math.ceil, math.trunc):
         assert type(f(Dual(1.5, 1.0))) is Dual and f(Dual(1.5, 1.0)).deriv == 0.0
     import pickle
+
     e = pickle.loads(pickle.dumps(d))
     assert (e.value, e.deriv) == (0.5, 2.0)
 
@@ -637,7 +676,8 @@ def test_derivative_order():
     for k in range(2, 6):
         assert fwd.derivative(np.sin, 1.0, order=k) == pytest.approx(np.sin(1.0 + k * np.pi / 2), rel=1e-13)
         assert fwd.derivative(njit(lambda t: math.exp(2.0 * t)), 0.5, order=k) == pytest.approx(
-            2.0 ** k * math.exp(1.0), rel=1e-13)
+            2.0**k * math.exp(1.0), rel=1e-13
+        )
     with pytest.raises(ValueError, match=">= 1"):
         fwd.derivative(np.sin, 1.0, order=0)
     with pytest.raises(TypeError, match="integer"):
@@ -674,7 +714,7 @@ def test_bad_duals_raise():
 # ---------------------------------------------------------------------------------------
 # The on-disk cache: a cached kernel that uses both types is reused by the next process
 # ---------------------------------------------------------------------------------------
-CACHED_MODULE = '''
+CACHED_MODULE = """
 import math
 import numpy as np
 from numba import njit
@@ -688,9 +728,9 @@ def kernel(a, d):
         s += math.sin(a[i]) * d + np.exp(a[i]) ** 2 / Dual.variable(2.0)
     a[0] = s
     return s, DualArray(a.value, a.deriv), Dual(1.0, 2.0) * d
-'''
+"""
 
-RUN = '''
+RUN = """
 import json, sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
@@ -699,7 +739,7 @@ from numba_ad.dual import Dual, DualArray
 s, arr, p = kernel(DualArray(np.array([0.1, 0.2]), np.array([1.0, 0.0])), Dual(0.5, 1.0))
 print(json.dumps(dict(hits=sum(kernel.stats.cache_hits.values()), misses=sum(kernel.stats.cache_misses.values()),
                       s=[s.value, s.deriv], p=[p.value, p.deriv], a0=[arr.value[0], arr.deriv[0]])))
-'''
+"""
 
 
 def test_njit_cache_is_reused_by_a_second_process(tmp_path):
@@ -707,8 +747,9 @@ def test_njit_cache_is_reused_by_a_second_process(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     runs = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", RUN, str(tmp_path)], env=env, capture_output=True,
-                             text=True, timeout=300)
+        out = subprocess.run(
+            [sys.executable, "-c", RUN, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
+        )
         assert out.returncode == 0, out.stderr
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     first, second = runs

@@ -1,13 +1,14 @@
 """The op table, checked op by op: values against NumPy, partials against differences."""
+
 import math
 
 import numpy as np
 import pytest
 
 import numba_ad as ad
-from tests._support.op_tapes import one_op_tape
 from numba_ad.ops import table as ops
 from numba_ad.ops.table import FIRST_GUARD, FIRST_MATH, FIRST_UNARY, TABLE, Op
+from tests._support.op_tapes import one_op_tape
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
 SMOOTH_OPS = [op for op in MATH_OPS if op < FIRST_GUARD]
@@ -57,8 +58,6 @@ def test_kernel_partials_match_central_differences(op):
             assert d_b == 0.0, "a unary op must have d_b = 0: the sweeps rely on it"
 
 
-
-
 @pytest.mark.parametrize("op", SMOOTH_OPS, ids=lambda op: op.name)
 def test_each_op_through_the_sweeps(op):
     """Every op as a one-op tape: eval, gradient, forward and reverse Jacobians, twice."""
@@ -81,10 +80,18 @@ def test_each_op_traced_through_numpy(op):
     spec = TABLE[op]
     c = spec.test_c
     spellings = {
-        Op.ADD: lambda x, y: x + y, Op.SUB: lambda x, y: x - y, Op.MUL: lambda x, y: x * y,
-        Op.DIV: lambda x, y: x / y, Op.POW: lambda x, y: x ** y, Op.POWI: lambda x, y: x ** int(c),
-        Op.POWC: lambda x, y: x ** c, Op.CPOW: lambda x, y: c ** x, Op.NEG: lambda x, y: -x,
-        Op.ABS: lambda x, y: abs(x), Op.ERF: lambda x, y: ad.erf(x), Op.ERFC: lambda x, y: ad.erfc(x),
+        Op.ADD: lambda x, y: x + y,
+        Op.SUB: lambda x, y: x - y,
+        Op.MUL: lambda x, y: x * y,
+        Op.DIV: lambda x, y: x / y,
+        Op.POW: lambda x, y: x**y,
+        Op.POWI: lambda x, y: x ** int(c),
+        Op.POWC: lambda x, y: x**c,
+        Op.CPOW: lambda x, y: c**x,
+        Op.NEG: lambda x, y: -x,
+        Op.ABS: lambda x, y: abs(x),
+        Op.ERF: lambda x, y: ad.erf(x),
+        Op.ERFC: lambda x, y: ad.erfc(x),
         Op.RECIPROCAL: lambda x, y: 1 / x if isinstance(x, float) else np.reciprocal(x),
     }
     spelled = spellings.get(op)

@@ -7,6 +7,7 @@ half the distance to f's nearest singularity the error is about eps * max|f| / r
 sets the tolerance. Known series are checked against exact rationals (fractions.Fraction)
 computed by plain power-series arithmetic.
 """
+
 import math
 from fractions import Fraction
 
@@ -15,9 +16,9 @@ import pytest
 from numba import njit
 
 import numba_ad as ad
-from tests._support.op_tapes import one_op_tape
-from numba_ad.ops.table import FIRST_MATH, TABLE, Op
 from numba_ad.api.derivative import derivative_by_taylor
+from numba_ad.ops.table import FIRST_MATH, TABLE, Op
+from tests._support.op_tapes import one_op_tape
 
 special = pytest.importorskip("scipy.special")
 
@@ -65,19 +66,30 @@ COMPLEX = {
 }
 # Where each op is singular, as points in x (unary ops); binary ops are handled below.
 SINGULAR_X = {
-    Op.POWC: [0.0], Op.SQRT: [0.0], Op.CBRT: [0.0], Op.LOG: [0.0], Op.LOG2: [0.0], Op.LOG10: [0.0],
-    Op.RECIPROCAL: [0.0], Op.LOG1P: [-1.0], Op.TAN: [math.pi / 2, -math.pi / 2],
-    Op.TANH: [0.5j * math.pi, -0.5j * math.pi], Op.ARCSIN: [1.0, -1.0], Op.ARCCOS: [1.0, -1.0],
-    Op.ARCTANH: [1.0, -1.0], Op.ARCCOSH: [1.0, -1.0], Op.ARCTAN: [1j, -1j], Op.ARCSINH: [1j, -1j],
+    Op.POWC: [0.0],
+    Op.SQRT: [0.0],
+    Op.CBRT: [0.0],
+    Op.LOG: [0.0],
+    Op.LOG2: [0.0],
+    Op.LOG10: [0.0],
+    Op.RECIPROCAL: [0.0],
+    Op.LOG1P: [-1.0],
+    Op.TAN: [math.pi / 2, -math.pi / 2],
+    Op.TANH: [0.5j * math.pi, -0.5j * math.pi],
+    Op.ARCSIN: [1.0, -1.0],
+    Op.ARCCOS: [1.0, -1.0],
+    Op.ARCTANH: [1.0, -1.0],
+    Op.ARCCOSH: [1.0, -1.0],
+    Op.ARCTAN: [1j, -1j],
+    Op.ARCSINH: [1j, -1j],
 }
 ANALYTIC_OPS = [op for op in Op if op in COMPLEX]
 OTHER_OPS = [op for op in Op if op >= FIRST_MATH and op not in COMPLEX]
 
 
-
-
 def _singular_distance(op, x0, y0, vx, vy):
     """|t| of the nearest complex t where op(x0 + t vx, y0 + t vy) is singular (inf: none)."""
+
     def along(points, p0, dp):
         return min((abs((s - p0) / dp) for s in points), default=math.inf) if dp != 0 else math.inf
 
@@ -99,7 +111,7 @@ def cauchy_coefficients(g, r, degree, N=64):
     t = r * np.exp(2j * np.pi * np.arange(N) / N)
     values = g(t)
     c = np.fft.fft(values) / N
-    return (c[:degree + 1] / r ** np.arange(degree + 1)).real, float(np.max(np.abs(values)))
+    return (c[: degree + 1] / r ** np.arange(degree + 1)).real, float(np.max(np.abs(values)))
 
 
 @pytest.mark.parametrize("op", ANALYTIC_OPS, ids=lambda op: op.name)
@@ -177,8 +189,9 @@ def test_no_series_gives_nan_from_degree_two_and_follows_jvp_at_degree_one():
 def test_kinks_follow_the_first_order_conventions():
     np.testing.assert_array_equal(_taylor1(lambda x: abs(x[0]), 0.0, 1.0, 3), [0, 0, 0, 0])
     tape = ad.trace(lambda x: np.maximum(x[0] ** 2, x[1]), np.array([1.0, 1.0]))
-    np.testing.assert_array_equal(tape.taylor(np.array([1.0, 1.0]), np.array([1.0, 3.0]), 3),
-                                  [1.0, 0.5 * 2 + 0.5 * 3, 0.5, 0.0])  # a tie: the mean of both series
+    np.testing.assert_array_equal(
+        tape.taylor(np.array([1.0, 1.0]), np.array([1.0, 3.0]), 3), [1.0, 0.5 * 2 + 0.5 * 3, 0.5, 0.0]
+    )  # a tie: the mean of both series
 
 
 def test_select_with_nan_branch_gives_the_taken_series():
@@ -229,23 +242,47 @@ ONE_MINUS_T = [Fraction(1), Fraction(-1)] + [Fraction(0)] * (D - 1)
 KNOWN = {  # f, x0, v, exact coefficients of t -> f(x0 + t v)
     "exp": (lambda x: np.exp(x[0]), 0.0, 1.0, [Fraction(1, math.factorial(k)) for k in range(D + 1)]),
     "sin": (lambda x: np.sin(x[0]), 0.0, 1.0, _sin_series(D)),
-    "cos(2t)": (lambda x: np.cos(x[0]), 0.0, 2.0, [c * 2 ** k for k, c in enumerate(_cos_series(D))]),
-    "log(1 + t)": (lambda x: np.log(x[0]), 1.0, 1.0,
-                   [Fraction(0)] + [Fraction((-1) ** (k + 1), k) for k in range(1, D + 1)]),
+    "cos(2t)": (lambda x: np.cos(x[0]), 0.0, 2.0, [c * 2**k for k, c in enumerate(_cos_series(D))]),
+    "log(1 + t)": (
+        lambda x: np.log(x[0]),
+        1.0,
+        1.0,
+        [Fraction(0)] + [Fraction((-1) ** (k + 1), k) for k in range(1, D + 1)],
+    ),
     "1 / (1 - t)": (lambda x: 1.0 / (1.0 - x[0]), 0.0, 1.0, [Fraction(1)] * (D + 1)),
-    "reciprocal(1 - t)^2": (lambda x: np.reciprocal((1.0 - x[0]) ** 2), 0.0, 1.0,
-                            [Fraction(k + 1) for k in range(D + 1)]),
+    "reciprocal(1 - t)^2": (
+        lambda x: np.reciprocal((1.0 - x[0]) ** 2),
+        0.0,
+        1.0,
+        [Fraction(k + 1) for k in range(D + 1)],
+    ),
     "exp(sin t)": (lambda x: np.exp(np.sin(x[0])), 0.0, 1.0, _compose_exp(_sin_series(D))),
-    "log(1 / (1 - t))": (lambda x: -np.log1p(-x[0]), 0.0, 1.0,
-                         [Fraction(0)] + [Fraction(1, k) for k in range(1, D + 1)]),
+    "log(1 / (1 - t))": (
+        lambda x: -np.log1p(-x[0]),
+        0.0,
+        1.0,
+        [Fraction(0)] + [Fraction(1, k) for k in range(1, D + 1)],
+    ),
     "sqrt(1 + t)": (lambda x: np.sqrt(1.0 + x[0]), 0.0, 1.0, [_binomial(Fraction(1, 2), k) for k in range(D + 1)]),
     "(1 + t)^(-1/3)": (lambda x: x[0] ** (-1.0 / 3.0), 1.0, 1.0, [_binomial(Fraction(-1, 3), k) for k in range(D + 1)]),
     "tan": (lambda x: np.tan(x[0]), 0.0, 1.0, _divide(_sin_series(D), _cos_series(D))),
-    "arctan": (lambda x: np.arctan(x[0]), 0.0, 1.0,
-               [Fraction((-1) ** (k // 2), k) if k % 2 else Fraction(0) for k in range(D + 1)]),
-    "arcsin": (lambda x: np.arcsin(x[0]), 0.0, 1.0,
-               [Fraction(math.factorial(k - 1), 4 ** ((k - 1) // 2) * math.factorial((k - 1) // 2) ** 2 * k)
-                if k % 2 else Fraction(0) for k in range(D + 1)]),
+    "arctan": (
+        lambda x: np.arctan(x[0]),
+        0.0,
+        1.0,
+        [Fraction((-1) ** (k // 2), k) if k % 2 else Fraction(0) for k in range(D + 1)],
+    ),
+    "arcsin": (
+        lambda x: np.arcsin(x[0]),
+        0.0,
+        1.0,
+        [
+            Fraction(math.factorial(k - 1), 4 ** ((k - 1) // 2) * math.factorial((k - 1) // 2) ** 2 * k)
+            if k % 2
+            else Fraction(0)
+            for k in range(D + 1)
+        ],
+    ),
     "sin(t) / (1 - t)": (lambda x: np.sin(x[0]) / (1 - x[0]), 0.0, 1.0, _divide(_sin_series(D), ONE_MINUS_T)),
 }
 
@@ -264,15 +301,18 @@ def _falling(n, k):
 
 
 DERIVATIVES = {  # f, x, k -> exact k-th derivative
-    "exp(2x)": (lambda x: np.exp(2 * x), 0.3, lambda k: 2 ** k * math.exp(0.6)),
+    "exp(2x)": (lambda x: np.exp(2 * x), 0.3, lambda k: 2**k * math.exp(0.6)),
     "sin": (np.sin, 0.7, lambda k: math.sin(0.7 + k * math.pi / 2)),
-    "log": (np.log, 2.0, lambda k: (-1) ** (k - 1) * math.factorial(k - 1) / 2 ** k if k else math.log(2.0)),
+    "log": (np.log, 2.0, lambda k: (-1) ** (k - 1) * math.factorial(k - 1) / 2**k if k else math.log(2.0)),
     "1/(1-x)": (lambda x: 1 / (1 - x), 0.5, lambda k: math.factorial(k) / 0.5 ** (k + 1)),
-    "x**7": (lambda x: x ** 7, 1.5, lambda k: _falling(7, k) * 1.5 ** (7 - k)),
-    "x**7 at 0": (lambda x: x ** 7, 0.0, lambda k: 5040.0 if k == 7 else 0.0),
+    "x**7": (lambda x: x**7, 1.5, lambda k: _falling(7, k) * 1.5 ** (7 - k)),
+    "x**7 at 0": (lambda x: x**7, 0.0, lambda k: 5040.0 if k == 7 else 0.0),
     "cosh": (np.cosh, -0.4, lambda k: math.cosh(-0.4) if k % 2 == 0 else math.sinh(-0.4)),
-    "exp(sin x) at 0": (lambda x: np.exp(np.sin(x)), 0.0,
-                        lambda k: float(_compose_exp(_sin_series(10))[k]) * math.factorial(k)),
+    "exp(sin x) at 0": (
+        lambda x: np.exp(np.sin(x)),
+        0.0,
+        lambda k: float(_compose_exp(_sin_series(10))[k]) * math.factorial(k),
+    ),
 }
 
 
@@ -287,12 +327,12 @@ def test_derivative_of_any_order(name):
 
 @njit
 def _kernel(x):
-    return math.exp(math.sin(x)) + x ** 3 * math.log(1.0 + x * x)
+    return math.exp(math.sin(x)) + x**3 * math.log(1.0 + x * x)
 
 
 def test_derivative_of_an_njit_kernel():
     pytest.importorskip("numba_ad.tracing.njit")
-    plain = lambda x: np.exp(np.sin(x)) + x ** 3 * np.log(1.0 + x * x)  # noqa: E731
+    plain = lambda x: np.exp(np.sin(x)) + x**3 * np.log(1.0 + x * x)  # noqa: E731
     for k in range(11):
         assert derivative_by_taylor(_kernel, 0.4, k) == pytest.approx(derivative_by_taylor(plain, 0.4, k), rel=1e-14), k
     assert derivative_by_taylor(_kernel, 0.4, 0) == pytest.approx(_kernel(0.4), rel=1e-15)
@@ -328,8 +368,9 @@ def test_shapes_replay_params_and_degree_zero():
     np.testing.assert_allclose(z[:, 1], tape.jvp(x, v, params=p), rtol=1e-15)
     # sin(s) with s = 3t - 0.2: coefficients sin(-0.2), 3 cos(-0.2), -9 sin(-0.2) / 2, -27 cos(-0.2) / 6
     s0 = x[0] + x[1]
-    np.testing.assert_allclose(z[1], [math.sin(s0), 3 * math.cos(s0), -4.5 * math.sin(s0), -4.5 * math.cos(s0)],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        z[1], [math.sin(s0), 3 * math.cos(s0), -4.5 * math.sin(s0), -4.5 * math.cos(s0)], rtol=1e-14
+    )
     np.testing.assert_array_equal(tape.taylor(x, v, np.int64(3), params=p), z)  # NumPy integers too
 
 
@@ -350,9 +391,13 @@ def test_bad_degree_and_direction_are_refused():
 def test_degree_k_plus_one_is_the_derivative_of_degree_k():
     """Along v, d/ds c_k(x + s v) = (k + 1) c_(k+1)(x): a check of every composite recurrence
     against the one below it, by central differences."""
+
     def f(x):
-        return (np.arctan2(np.hypot(x[0], 2.0), 1.0 + x[1] ** 2) * np.tanh(x[0] * x[1])
-                + np.cbrt(2.0 + x[0]) ** np.cos(x[1]) + np.arccosh(2.0 + x[0] ** 2) / np.exp2(x[1]))
+        return (
+            np.arctan2(np.hypot(x[0], 2.0), 1.0 + x[1] ** 2) * np.tanh(x[0] * x[1])
+            + np.cbrt(2.0 + x[0]) ** np.cos(x[1])
+            + np.arccosh(2.0 + x[0] ** 2) / np.exp2(x[1])
+        )
 
     tape = ad.trace(f, np.array([0.2, 0.3]))
     x, v = np.array([0.4, -0.7]), np.array([0.8, 0.6])

@@ -37,8 +37,10 @@ def test_batched_equals_a_loop_of_single_points(case):
     tape = tape_of(case)
     X, P = batch_of(case)
     loop_values = np.array([tape.eval(x, **kw(P, i)) for i, x in enumerate(X)])
-    loop_J = {mode: np.array([tape.jacobian(x, mode=mode, **kw(P, i)) for i, x in enumerate(X)])
-              for mode in ("auto", "forward", "reverse")}
+    loop_J = {
+        mode: np.array([tape.jacobian(x, mode=mode, **kw(P, i)) for i, x in enumerate(X)])
+        for mode in ("auto", "forward", "reverse")
+    }
     for _ in range(2):  # twice: nothing carries over between calls
         np.testing.assert_array_equal(tape.eval_many(X, P), loop_values)
         for mode in ("auto", "forward", "reverse"):
@@ -104,12 +106,15 @@ def test_points_off_the_branch_raise_and_check_many_names_them():
     np.testing.assert_array_equal(tape.gradient_many(on_branch), [tape.gradient(x) for x in on_branch])
 
 
-@pytest.mark.parametrize("call, X, params, error, match", [
-    ("eval_many", np.zeros(3), None, ValueError, r"shape \(N, 3\)"),
-    ("eval_many", np.zeros((4, 2)), None, ValueError, r"shape \(N, 3\)"),
-    ("gradient_many", [["a", "b", "c"]], None, TypeError, "real numbers"),
-    ("eval_many", np.zeros((4, 3)), np.zeros(2), ValueError, "without parameters"),
-])
+@pytest.mark.parametrize(
+    "call, X, params, error, match",
+    [
+        ("eval_many", np.zeros(3), None, ValueError, r"shape \(N, 3\)"),
+        ("eval_many", np.zeros((4, 2)), None, ValueError, r"shape \(N, 3\)"),
+        ("gradient_many", [["a", "b", "c"]], None, TypeError, "real numbers"),
+        ("eval_many", np.zeros((4, 3)), np.zeros(2), ValueError, "without parameters"),
+    ],
+)
 def test_bad_batches(call, X, params, error, match):
     tape = ad.trace(lambda x: x[0] * x[1] + x[2], np.ones(3))
     with pytest.raises(error, match=match):

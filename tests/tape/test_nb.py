@@ -4,6 +4,7 @@ Every tape is recorded at one point and evaluated at others; every kernel runs t
 same workspace. The user functions are defined once at module level: each new @njit function
 costs a compile (most of this file's runtime).
 """
+
 import json
 import os
 import subprocess
@@ -31,16 +32,19 @@ def vector_f(x):  # R^3 -> R^2
 
 def mixer(m):
     """R^n -> R^m, every output depending on a few inputs (for Jacobians in several lane blocks)."""
+
     def f(x):
         n = len(x)
-        return [np.sin(x[i % n]) * x[(i + 1) % n] + x[(2 * i) % n] ** 2 + np.exp(0.1 * x[(3 * i + 2) % n])
-                for i in range(m)]
+        return [
+            np.sin(x[i % n]) * x[(i + 1) % n] + x[(2 * i) % n] ** 2 + np.exp(0.1 * x[(3 * i + 2) % n]) for i in range(m)
+        ]
+
     return f
 
 
 def quadratic(x, p):  # minimum 0 at x = p[:2]; p[2] scales the coupling term
     d0, d1 = x[0] - p[0], x[1] - p[1]
-    return d0 ** 2 + 2 * d1 ** 2 + p[2] * d0 * d1
+    return d0**2 + 2 * d1**2 + p[2] * d0 * d1
 
 
 def piecewise(x):  # one guard: x[0] > 0.5
@@ -149,12 +153,16 @@ def _expected(tape, x, v, w):
     return f, jv, wj, J
 
 
-@pytest.mark.parametrize("f,x0,xs", [
-    (rosen, np.zeros(5), [X5, X5b]),
-    (vector_f, np.ones(3), [X5[:3], X5b[:3]]),
-    (mixer(35), np.full(40, 0.5), [np.linspace(-1, 1, 40), np.linspace(2, -1, 40)]),  # reverse, 2 blocks
-    (mixer(40), np.full(35, 0.5), [np.linspace(-1, 1, 35), np.linspace(2, -1, 35)]),  # forward, 2 blocks
-], ids=["scalar", "vector", "n40-m35", "n35-m40"])
+@pytest.mark.parametrize(
+    "f,x0,xs",
+    [
+        (rosen, np.zeros(5), [X5, X5b]),
+        (vector_f, np.ones(3), [X5[:3], X5b[:3]]),
+        (mixer(35), np.full(40, 0.5), [np.linspace(-1, 1, 40), np.linspace(2, -1, 40)]),  # reverse, 2 blocks
+        (mixer(40), np.full(35, 0.5), [np.linspace(-1, 1, 35), np.linspace(2, -1, 35)]),  # forward, 2 blocks
+    ],
+    ids=["scalar", "vector", "n40-m35", "n35-m40"],
+)
 def test_kernels_match_tape_methods(f, x0, xs):
     tape = ad.trace(f, x0)
     n, m = tape.n_inputs, tape.n_outputs
@@ -207,8 +215,21 @@ def test_no_allocation_in_the_kernels():
             nb.check(vtape, vwork, y)
 
     tape, vtape = ad.trace(rosen, np.zeros(5)), ad.trace(vector_f, np.ones(3))
-    args = (tape.arrays, tape.workspace(), X5, np.empty(5), vtape.arrays, vtape.workspace(), X5[:3],
-            np.ones(3), np.empty(2), np.ones(2), np.empty(3), np.empty((2, 3)), np.empty(2))
+    args = (
+        tape.arrays,
+        tape.workspace(),
+        X5,
+        np.empty(5),
+        vtape.arrays,
+        vtape.workspace(),
+        X5[:3],
+        np.ones(3),
+        np.empty(2),
+        np.ones(2),
+        np.empty(3),
+        np.empty((2, 3)),
+        np.empty(2),
+    )
     loop(1, *args)
     enabled = _nrt_python.memsys_stats_enabled()
     _nrt_python.memsys_enable_stats()
@@ -305,12 +326,14 @@ def test_branch_change_raises_and_check_names_the_guard():
     assert failed == -1 and value == tape.eval(on)
     np.testing.assert_array_equal(g, tape.gradient(on))
     one, J = np.empty(1), np.empty((1, 2))
-    calls = [lambda: _value_and_gradient(tape.arrays, work, off, g),
-             lambda: _all_kernels(tape.arrays, work, off, one, np.ones(2), one, np.ones(1), g, J),
-             lambda: nb.value(tape.arrays, work, off),
-             lambda: nb.jvp_into(tape.arrays, work, off, np.ones(2), one),
-             lambda: nb.vjp_into(tape.arrays, work, off, np.ones(1), g),
-             lambda: nb.jacobian_into(tape.arrays, work, off, J)]
+    calls = [
+        lambda: _value_and_gradient(tape.arrays, work, off, g),
+        lambda: _all_kernels(tape.arrays, work, off, one, np.ones(2), one, np.ones(1), g, J),
+        lambda: nb.value(tape.arrays, work, off),
+        lambda: nb.jvp_into(tape.arrays, work, off, np.ones(2), one),
+        lambda: nb.vjp_into(tape.arrays, work, off, np.ones(1), g),
+        lambda: nb.jacobian_into(tape.arrays, work, off, J),
+    ]
     for call in calls:
         with pytest.raises(ValueError, match="left the tape's recorded branch"):
             call()
@@ -364,7 +387,7 @@ def test_bad_shapes_raise_value_error():
 # ---------------------------------------------------------------------------------------
 # The numba cache across processes
 # ---------------------------------------------------------------------------------------
-USER_MODULE = '''
+USER_MODULE = """
 import json
 
 import numpy as np
@@ -409,18 +432,23 @@ if __name__ == "__main__":
                        new_workspaces=nb._new_workspaces)
     print(json.dumps(dict(x=x.tolist(), out=out.tolist(), stats={
         name: [len(d.stats.cache_hits), len(d.stats.cache_misses)] for name, d in dispatchers.items()})))
-'''
+"""
 
 
 def test_kernels_and_user_functions_load_from_cache_in_a_second_process(tmp_path):
     (tmp_path / "user_nb_module.py").write_text(textwrap.dedent(USER_MODULE))
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), NUMBA_AD_CACHE="1",
-               PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        NUMBA_AD_CACHE="1",
+        PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path),
+    )
     env.pop("NUMBA_DISABLE_JIT", None)
     runs = []
     for _ in range(2):
-        done = subprocess.run([sys.executable, str(tmp_path / "user_nb_module.py")], env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, str(tmp_path / "user_nb_module.py")], env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     first, second = runs
@@ -429,8 +457,9 @@ def test_kernels_and_user_functions_load_from_cache_in_a_second_process(tmp_path
         assert hits >= 1 and misses == 0, (name, second["stats"])
     assert first["x"] == second["x"] and first["out"] == second["out"]
     tape = ad.trace(rosen, np.zeros(4))
-    np.testing.assert_allclose(second["out"], [tape.eval(x) for x in np.linspace(-1.0, 1.0, 40).reshape(10, 4)],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        second["out"], [tape.eval(x) for x in np.linspace(-1.0, 1.0, 40).reshape(10, 4)], rtol=1e-14
+    )
 
 
 @njit

@@ -34,15 +34,24 @@ def test_optimize_preserves_values_and_derivatives_on_the_corpus(case):
         kw = params_kw(p)
         assert same_bits(opt.eval(x, **kw), tape.eval(x, **kw)), case.name
         assert_tight(opt.jacobian(x, **kw), tape.jacobian(x, **kw), f"{case.name} jacobian")
-        assert_tight(opt.jacobian(x, mode="forward", **kw), tape.jacobian(x, mode="forward", **kw),
-                     f"{case.name} forward jacobian")
-        assert_tight(opt.vjp(x, pts.W if case.m else pts.W[0], **kw),
-                     tape.vjp(x, pts.W if case.m else pts.W[0], **kw), f"{case.name} vjp")
+        assert_tight(
+            opt.jacobian(x, mode="forward", **kw),
+            tape.jacobian(x, mode="forward", **kw),
+            f"{case.name} forward jacobian",
+        )
+        assert_tight(
+            opt.vjp(x, pts.W if case.m else pts.W[0], **kw),
+            tape.vjp(x, pts.W if case.m else pts.W[0], **kw),
+            f"{case.name} vjp",
+        )
         weights = None if case.m is None else pts.w
-        assert_tight(opt.hvp(x, pts.V[:, :3], weights=weights, **kw),
-                     tape.hvp(x, pts.V[:, :3], weights=weights, **kw), f"{case.name} hvp", rtol=1e-12)
-        assert_tight(opt.taylor(x, pts.v, 4, **kw), tape.taylor(x, pts.v, 4, **kw), f"{case.name} taylor",
-                     rtol=1e-12)
+        assert_tight(
+            opt.hvp(x, pts.V[:, :3], weights=weights, **kw),
+            tape.hvp(x, pts.V[:, :3], weights=weights, **kw),
+            f"{case.name} hvp",
+            rtol=1e-12,
+        )
+        assert_tight(opt.taylor(x, pts.v, 4, **kw), tape.taylor(x, pts.v, 4, **kw), f"{case.name} taylor", rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES[:8], ids=[c.name for c in CASES[:8]])
@@ -93,8 +102,16 @@ def _arrays(rows, outputs, guards=()):
     rows = [(Op.CONST, 0, 0, 0.0)] + list(rows)
     op, a, b, c = zip(*rows)
     inputs = [i for i, o in enumerate(op) if o == Op.INPUT]
-    return TapeArrays(np.array(op, dtype=np.uint8), np.array(a), np.array(b), np.array(c, dtype=float),
-                      np.array(inputs), np.array(outputs), np.array([], dtype=int), np.array(guards, dtype=int))
+    return TapeArrays(
+        np.array(op, dtype=np.uint8),
+        np.array(a),
+        np.array(b),
+        np.array(c, dtype=float),
+        np.array(inputs),
+        np.array(outputs),
+        np.array([], dtype=int),
+        np.array(guards, dtype=int),
+    )
 
 
 def test_constants_fold_and_identities_apply():
@@ -126,8 +143,7 @@ def test_constants_fold_and_identities_apply():
 
 def test_inexact_identities_are_left_alone():
     # x + 0.0 is +0.0 at x = -0.0 and x * 0 is NaN at inf: neither may be rewritten
-    rows = [(Op.INPUT, 0, 0, 0.0), (Op.CONST, 0, 0, 1.0), (Op.ADD, 1, 0, 0.0), (Op.MUL, 1, 0, 0.0),
-            (Op.ADD, 3, 4, 0.0)]
+    rows = [(Op.INPUT, 0, 0, 0.0), (Op.CONST, 0, 0, 1.0), (Op.ADD, 1, 0, 0.0), (Op.MUL, 1, 0, 0.0), (Op.ADD, 3, 4, 0.0)]
     tape = ad.Tape.from_arrays(_arrays(rows, [5]))
     opt = tape.optimize()
     assert opt.optimize_report.removed == 1  # only the unused constant 1.0
@@ -136,8 +152,15 @@ def test_inexact_identities_are_left_alone():
 
 @pytest.mark.parametrize("mask", [1.0, 0.0])
 def test_a_select_on_a_constant_mask_becomes_its_branch(mask):
-    rows = [(Op.INPUT, 0, 0, 0.0), (Op.CONST, 0, 0, mask), (Op.SQRT, 1, 0, 0.0), (Op.LOG, 1, 0, 0.0),
-            (Op.IF_TRUE, 2, 3, 0.0), (Op.IF_FALSE, 2, 4, 0.0), (Op.ADD, 5, 6, 0.0)]
+    rows = [
+        (Op.INPUT, 0, 0, 0.0),
+        (Op.CONST, 0, 0, mask),
+        (Op.SQRT, 1, 0, 0.0),
+        (Op.LOG, 1, 0, 0.0),
+        (Op.IF_TRUE, 2, 3, 0.0),
+        (Op.IF_FALSE, 2, 4, 0.0),
+        (Op.ADD, 5, 6, 0.0),
+    ]
     tape = ad.Tape.from_arrays(_arrays(rows, [7]))
     opt = tape.optimize()
     assert opt.n_ops < tape.n_ops and opt.optimize_report.simplified >= 2
@@ -164,8 +187,9 @@ def random_tapes(draw):
         elif kind == "unary":
             rows.append((draw(st.sampled_from(_UNARY)), draw(st.integers(0, avail - 1)), 0, 0.0))
         elif kind == "binary":
-            rows.append((draw(st.sampled_from(_BINARY)), draw(st.integers(0, avail - 1)),
-                         draw(st.integers(0, avail - 1)), 0.0))
+            rows.append(
+                (draw(st.sampled_from(_BINARY)), draw(st.integers(0, avail - 1)), draw(st.integers(0, avail - 1)), 0.0)
+            )
         elif len(rows) > n:  # a repeat of an earlier op: something to merge
             rows.append(rows[draw(st.integers(n, len(rows) - 1))])
     total = len(rows) + 1

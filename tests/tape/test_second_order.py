@@ -7,6 +7,7 @@ functions); Hessians against the HVPs along unit vectors (the uncompressed path)
 against mixed second partials read off Taylor coefficients (hyper-dual style). Every tape
 is recorded at one point and replayed at others, and every request runs twice.
 """
+
 import math
 import os
 import zlib
@@ -16,13 +17,13 @@ import pytest
 from numba import njit
 
 import numba_ad as ad  # noqa: E402
-from tests._support.op_tapes import one_op_tape  # noqa: E402
-from numba_ad.tape import drivers  # noqa: E402
 from numba_ad.api import transforms as functions
 from numba_ad.ops import table as ops
-from numba_ad.tape import sparsity as second_order
 from numba_ad.ops.table import FIRST_GUARD, FIRST_MATH, NONZERO_PARTIALS, TABLE, Op  # noqa: E402
+from numba_ad.tape import drivers  # noqa: E402
+from numba_ad.tape import sparsity as second_order
 from tests._support.corpus import CASES  # noqa: E402
+from tests._support.op_tapes import one_op_tape  # noqa: E402
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
 
@@ -31,8 +32,6 @@ def _points(op, size, seed):
     rng = np.random.default_rng(seed + int(op))
     (xlo, xhi), (ylo, yhi) = TABLE[op].domain
     return rng.uniform(xlo, xhi, size), rng.uniform(ylo, yhi, size)
-
-
 
 
 # --- the op table --------------------------------------------------------------------------
@@ -250,11 +249,12 @@ def test_select_with_nan_branch_keeps_the_hessian_finite():
     f = lambda x: ad.where(x[0] > 0, np.log(x[0]) * x[1] ** 2, np.sqrt(-x[0]) * x[1])  # noqa: E731
     tape = ad.trace(f, np.array([1.0, 2.0]))
     x = np.array([2.0, 3.0])
-    expected = np.array([[-x[1] ** 2 / x[0] ** 2, 2 * x[1] / x[0]], [2 * x[1] / x[0], 2 * np.log(x[0])]])
+    expected = np.array([[-(x[1] ** 2) / x[0] ** 2, 2 * x[1] / x[0]], [2 * x[1] / x[0], 2 * np.log(x[0])]])
     np.testing.assert_allclose(tape.hessian(x), expected, rtol=1e-14)
     np.testing.assert_allclose(tape.hvp(x, np.array([1.0, -1.0])), expected @ [1.0, -1.0], rtol=1e-14)
-    np.testing.assert_allclose(tape.taylor(x, np.array([1.0, -1.0]), 2)[2], 0.5 * expected.sum() - expected[0, 1] * 2,
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        tape.taylor(x, np.array([1.0, -1.0]), 2)[2], 0.5 * expected.sum() - expected[0, 1] * 2, rtol=1e-14
+    )
 
 
 def test_dead_infinite_second_partials_stay_out():
@@ -281,9 +281,11 @@ def test_weighted_hessian_is_the_lagrangian_hessian():
     tape = ad.trace(f, np.array([1.0, 2.0, 3.0]))
     x = np.array([0.5, -1.5, 2.0])
     w = np.array([2.0, -1.0, 0.5])
-    H = [np.array([[0, 2 * x[1], 0], [2 * x[1], 2 * x[0], 0], [0, 0, 0]]),
-         np.array([[-np.sin(x[0]), 0, 0], [0, 0, 0], [0, 0, 6 * x[2]]]),
-         np.array([[0, x[2], x[1]], [x[2], 0, x[0]], [x[1], x[0], 0]])]
+    H = [
+        np.array([[0, 2 * x[1], 0], [2 * x[1], 2 * x[0], 0], [0, 0, 0]]),
+        np.array([[-np.sin(x[0]), 0, 0], [0, 0, 0], [0, 0, 6 * x[2]]]),
+        np.array([[0, x[2], x[1]], [x[2], 0, x[0]], [x[1], x[0], 0]]),
+    ]
     expected = sum(wi * Hi for wi, Hi in zip(w, H))
     np.testing.assert_allclose(tape.hessian(x, weights=w), expected, rtol=1e-14, atol=1e-14)
     for i in range(3):
@@ -319,8 +321,12 @@ def test_wrappers_and_function_requests():
 
     def exact(x, p):
         e = np.exp(x[0] * x[1])
-        return np.array([[p[0] * x[1] ** 2 * e, p[0] * e * (1 + x[0] * x[1])],
-                         [p[0] * e * (1 + x[0] * x[1]), p[0] * x[0] ** 2 * e + 12 * x[1] ** 2]])
+        return np.array(
+            [
+                [p[0] * x[1] ** 2 * e, p[0] * e * (1 + x[0] * x[1])],
+                [p[0] * e * (1 + x[0] * x[1]), p[0] * x[0] ** 2 * e + 12 * x[1] ** 2],
+            ]
+        )
 
     hess = functions.hessian(f)
     np.testing.assert_allclose(hess(x, p), exact(x, p), rtol=1e-14)
@@ -342,12 +348,16 @@ def test_wrappers_and_function_requests():
 
 def test_branch_change_raises_on_tapes_and_retraces_in_wrappers():
     def f(x):
-        return x[0] ** 3 if x[0] > 0 else -x[0] ** 2 * x[1]
+        return x[0] ** 3 if x[0] > 0 else -(x[0] ** 2) * x[1]
 
     tape = ad.trace(f, np.array([1.0, 1.0]))
     other = np.array([-1.0, 2.0])
-    for call in (lambda: tape.hvp(other, np.ones(2)), lambda: tape.hessian(other),
-                 lambda: tape.taylor(other, np.ones(2), 3), lambda: tape.hvp(other, np.ones((2, 3)))):
+    for call in (
+        lambda: tape.hvp(other, np.ones(2)),
+        lambda: tape.hessian(other),
+        lambda: tape.taylor(other, np.ones(2), 3),
+        lambda: tape.hvp(other, np.ones((2, 3))),
+    ):
         with pytest.raises(ad.BranchChangedError):
             call()
     hess = functions.hessian(f)
@@ -421,14 +431,17 @@ def test_hvp_into_rejects_buffers_of_the_wrong_shape():
     work = np.empty((drivers.WORK_ROWS, tape.n_ops))
     lanes = np.empty((tape.n_ops, 2))
     with pytest.raises(ValueError, match="weights"):
-        drivers.hvp_into(tape.arrays, np.ones(1), np.empty(0), np.ones((1, 1)), np.ones(2), work, lanes, lanes,
-                         np.empty((1, 1)))
+        drivers.hvp_into(
+            tape.arrays, np.ones(1), np.empty(0), np.ones((1, 1)), np.ones(2), work, lanes, lanes, np.empty((1, 1))
+        )
     with pytest.raises(ValueError, match="work"):
-        drivers.hvp_into(tape.arrays, np.ones(1), np.empty(0), np.ones((1, 1)), np.ones(1), work[:3], lanes, lanes,
-                         np.empty((1, 1)))
+        drivers.hvp_into(
+            tape.arrays, np.ones(1), np.empty(0), np.ones((1, 1)), np.ones(1), work[:3], lanes, lanes, np.empty((1, 1))
+        )
     with pytest.raises(ValueError, match="lane"):
-        drivers.hvp_into(tape.arrays, np.ones(1), np.empty(0), np.ones((1, 2)), np.ones(1), work, lanes[:1], lanes,
-                         np.empty((1, 2)))
+        drivers.hvp_into(
+            tape.arrays, np.ones(1), np.empty(0), np.ones((1, 2)), np.ones(1), work, lanes[:1], lanes, np.empty((1, 2))
+        )
     assert math.isfinite(tape.hessian(np.ones(1))[0, 0])
 
 
@@ -488,7 +501,7 @@ def test_random_graphs_hessian_identities(problem):
         _, _, ptr, idx = plan
         outside = np.ones_like(H, dtype=bool)
         for j in range(tape.n_inputs):
-            outside[idx[ptr[j]:ptr[j + 1]], j] = False
+            outside[idx[ptr[j] : ptr[j + 1]], j] = False
         assert np.all(H[outside] == 0.0) and np.all(dense[outside] == 0.0), str(graph)
     np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-11 * scale, err_msg=str(graph))
     V = rng.standard_normal((tape.n_inputs, 3))
@@ -521,5 +534,6 @@ def test_random_graphs_hvp_and_taylor_away_from_kinks(problem):
     scale = max(1.0, float(np.max(np.abs(hv), initial=0.0))) * (1.0 + tr.max_abs) ** 2
     np.testing.assert_allclose(hv, fd, rtol=1e-5, atol=1e-6 * scale, err_msg=str(graph))
     c = np.atleast_2d(tape.taylor(x, v, 2, **kw))
-    np.testing.assert_allclose(w @ c[:, 2], 0.5 * v @ hv, rtol=1e-10, atol=1e-11 * scale * np.abs(v).sum() ** 2,
-                               err_msg=str(graph))
+    np.testing.assert_allclose(
+        w @ c[:, 2], 0.5 * v @ hv, rtol=1e-10, atol=1e-11 * scale * np.abs(v).sum() ** 2, err_msg=str(graph)
+    )

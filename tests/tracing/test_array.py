@@ -7,6 +7,7 @@ x[i] (scalar recording, the reference semantics). Both tapes are recorded at x0 
 at x1; they must give the same values to the bit, the same derivatives to rounding, and
 NumPy's values on plain floats at x1.
 """
+
 import math
 
 import numpy as np
@@ -42,8 +43,9 @@ def p2_array(x):
 
 
 def p2_loop(x):
-    return sum(np.sin(x[i]) * np.exp(np.cos(x[i + 1])) / (1 + x[i] ** 2) + np.log(1 + x[i] ** 2)
-               for i in range(len(x) - 1))
+    return sum(
+        np.sin(x[i]) * np.exp(np.cos(x[i + 1])) / (1 + x[i] ** 2) + np.log(1 + x[i] ** 2) for i in range(len(x) - 1)
+    )
 
 
 def _setitem(x):
@@ -64,18 +66,32 @@ def _setitem(x):
 def _binary_ufuncs(x, i=slice(None)):  # the array form, or element i of it from scalars (loop form)
     r = x[::-1][i]
     x, data = x[i], DATA[i]
-    return (np.arctan2(x, data) + np.hypot(data, x) + np.minimum(x, 1.0) + np.maximum(1.1, x)
-            + np.arctan2(r, x) + np.maximum(x, r) + np.minimum(data, r))
+    return (
+        np.arctan2(x, data)
+        + np.hypot(data, x)
+        + np.minimum(x, 1.0)
+        + np.maximum(1.1, x)
+        + np.arctan2(r, x)
+        + np.maximum(x, r)
+        + np.minimum(data, r)
+    )
 
 
 def _selects(x, i=slice(None), first_big=None):
     first_big = x[0] > 1 if first_big is None else first_big  # one comparison, one mask
     first, r = x[0], x[::-1][i]
     x, data, mask = x[i], DATA[i], MASK[i]
-    return (ad.where(x > 1.0, x ** 2, 1.0 - x) + ad.where((x < 0.8) | ~(x > 1.3), x, data)
-            + ad.clip(x, 0.7, 1.2) + ad.clip(x, first, None) + np.clip(x, None, r) + ad.where(first_big, x, -x)
-            + ad.where(mask, x, 2.0 * x) + ad.where(np.logical_xor(x > 1, r > 1), x, 0.0)
-            + np.where(np.logical_and(x > 0.9, np.logical_not(r < 0.7)), 1.0, x))
+    return (
+        ad.where(x > 1.0, x**2, 1.0 - x)
+        + ad.where((x < 0.8) | ~(x > 1.3), x, data)
+        + ad.clip(x, 0.7, 1.2)
+        + ad.clip(x, first, None)
+        + np.clip(x, None, r)
+        + ad.where(first_big, x, -x)
+        + ad.where(mask, x, 2.0 * x)
+        + ad.where(np.logical_xor(x > 1, r > 1), x, 0.0)
+        + np.where(np.logical_and(x > 0.9, np.logical_not(r < 0.7)), 1.0, x)
+    )
 
 
 def _selects_loop(x):
@@ -85,8 +101,11 @@ def _selects_loop(x):
 
 def _max_loop(x):  # a chain of np.maximum, as np.max of a traced array records
     x = np.asarray(x)
-    return [_chain(np.maximum, x), _chain(np.minimum, x * DATA)] + \
-        [_chain(np.maximum, row) for row in x.reshape(3, 4)] + [_chain(np.minimum, col) for col in x.reshape(3, 4).T]
+    return (
+        [_chain(np.maximum, x), _chain(np.minimum, x * DATA)]
+        + [_chain(np.maximum, row) for row in x.reshape(3, 4)]
+        + [_chain(np.minimum, col) for col in x.reshape(3, 4).T]
+    )
 
 
 def _chain(ufunc, values):
@@ -108,42 +127,117 @@ CORPUS = {
     "p1": (p1_array, p1_loop, False),
     "p2": (p2_array, p2_loop, False),
     "p1 on objects": (p1_array, None, False),
-    "scalars both sides": (lambda x: (2.0 * x - 1.5) / (0.5 + x) + 3.0 ** x - x / 4.0 + 1.0 - x, None, True),
-    "arrays both sides": (lambda x: DATA * x + x / (2.0 + DATA) - (DATA - x) * 3.0 + DATA ** 2 * x, None, True),
+    "scalars both sides": (lambda x: (2.0 * x - 1.5) / (0.5 + x) + 3.0**x - x / 4.0 + 1.0 - x, None, True),
+    "arrays both sides": (lambda x: DATA * x + x / (2.0 + DATA) - (DATA - x) * 3.0 + DATA**2 * x, None, True),
     "traced scalar with array": (lambda x: x[0] * x + x / x[1] - x[2] ** x, None, True),
-    "powers": (lambda x: x ** 2 + x ** -1 + x ** 3 + x ** 0.5 + x ** 1 + x ** 0 + x ** -2.5 + np.power(x, x)
-               + 2.0 ** x + BASES ** 2 ** x, None, True),
-    "float_power": (lambda x: np.float_power(x, 1.5) + np.float_power(BASES, x) + np.float_power(x, x[::-1]),
-                    lambda x: [np.float_power(x[i], 1.5) + np.float_power(BASES[i], x[i])
-                               + np.float_power(x[i], x[N - 1 - i]) for i in range(N)], True),
-    "array exponents": (lambda x: x ** np.array([0, 1, 2, -1, 3, 0.5, -2, 2.5, 1, 0, 4, -1.0]) + x ** x[:1],
-                        None, True),
+    "powers": (
+        lambda x: x**2 + x**-1 + x**3 + x**0.5 + x**1 + x**0 + x**-2.5 + np.power(x, x) + 2.0**x + BASES**2**x,
+        None,
+        True,
+    ),
+    "float_power": (
+        lambda x: np.float_power(x, 1.5) + np.float_power(BASES, x) + np.float_power(x, x[::-1]),
+        lambda x: [
+            np.float_power(x[i], 1.5) + np.float_power(BASES[i], x[i]) + np.float_power(x[i], x[N - 1 - i])
+            for i in range(N)
+        ],
+        True,
+    ),
+    "array exponents": (
+        lambda x: x ** np.array([0, 1, 2, -1, 3, 0.5, -2, 2.5, 1, 0, 4, -1.0]) + x ** x[:1],
+        None,
+        True,
+    ),
     "binary ufuncs": (_binary_ufuncs, lambda x: [_binary_ufuncs(x, i) for i in range(N)], True),
-    "floor divide and remainder": (lambda x: np.floor_divide(3.0 * x, 0.7) + (3.0 * x) % 0.7 + 2.0 % x + x // 0.3
-                                   + np.remainder(x, x[::-1]), None, True),
-    "broadcast 2-D": (lambda x: (x.reshape(3, 4) * D4 + x[:4] - D34.T.T * x.reshape(3, 4)[:, :1]).ravel(),
-                      None, True),
-    "sum prod mean axes": (lambda x: np.concatenate([
-        np.atleast_1d(np.sum(x)), np.sum(x.reshape(3, 4), axis=0), x.reshape(3, 4).sum(axis=1),
-        np.sum(x.reshape(2, 3, 2), axis=(0, 2)), np.prod(x.reshape(3, 4), axis=-1),
-        np.mean(x.reshape(3, 4), axis=1), np.mean(x.reshape(3, 4), axis=0, keepdims=True).ravel(),
-        [np.prod(x), x.mean()]]), None, True),
-    "cumsum cumprod": (lambda x: np.concatenate([np.cumsum(x), np.cumprod(x / 1.1), np.cumsum(x.reshape(3, 4), axis=0)
-                                                 .ravel(), x.reshape(3, 4).cumprod(axis=1).ravel()]), None, True),
-    "dot and matmul": (lambda x: np.concatenate([
-        np.atleast_1d(np.dot(x, x)), np.atleast_1d(x @ DATA), D34 @ x[:4], x[:3] @ D34, x.reshape(3, 4) @ M43 @ x[:3],
-        (x.reshape(3, 4) @ x.reshape(4, 3)).ravel(), x[:4].dot(M43), np.dot(D34, x.reshape(4, 3)).ravel(),
-        np.outer(x[:3], DATA[:2]).ravel()]), None, True),
+    "floor divide and remainder": (
+        lambda x: np.floor_divide(3.0 * x, 0.7) + (3.0 * x) % 0.7 + 2.0 % x + x // 0.3 + np.remainder(x, x[::-1]),
+        None,
+        True,
+    ),
+    "broadcast 2-D": (lambda x: (x.reshape(3, 4) * D4 + x[:4] - D34.T.T * x.reshape(3, 4)[:, :1]).ravel(), None, True),
+    "sum prod mean axes": (
+        lambda x: np.concatenate(
+            [
+                np.atleast_1d(np.sum(x)),
+                np.sum(x.reshape(3, 4), axis=0),
+                x.reshape(3, 4).sum(axis=1),
+                np.sum(x.reshape(2, 3, 2), axis=(0, 2)),
+                np.prod(x.reshape(3, 4), axis=-1),
+                np.mean(x.reshape(3, 4), axis=1),
+                np.mean(x.reshape(3, 4), axis=0, keepdims=True).ravel(),
+                [np.prod(x), x.mean()],
+            ]
+        ),
+        None,
+        True,
+    ),
+    "cumsum cumprod": (
+        lambda x: np.concatenate(
+            [
+                np.cumsum(x),
+                np.cumprod(x / 1.1),
+                np.cumsum(x.reshape(3, 4), axis=0).ravel(),
+                x.reshape(3, 4).cumprod(axis=1).ravel(),
+            ]
+        ),
+        None,
+        True,
+    ),
+    "dot and matmul": (
+        lambda x: np.concatenate(
+            [
+                np.atleast_1d(np.dot(x, x)),
+                np.atleast_1d(x @ DATA),
+                D34 @ x[:4],
+                x[:3] @ D34,
+                x.reshape(3, 4) @ M43 @ x[:3],
+                (x.reshape(3, 4) @ x.reshape(4, 3)).ravel(),
+                x[:4].dot(M43),
+                np.dot(D34, x.reshape(4, 3)).ravel(),
+                np.outer(x[:3], DATA[:2]).ravel(),
+            ]
+        ),
+        None,
+        True,
+    ),
     "max min": (_max_array, _max_loop, True),
     "where and clip": (_selects, _selects_loop, True),
-    "indexing": (lambda x: np.concatenate([x[MASK], x[IDX], x[::3], x[::-2], x[-1:2:-4], x.reshape(3, 4)[1],
-                                           x.reshape(3, 4)[:, 2], x.reshape(3, 4)[[0, 2], [1, 3]],
-                                           x.reshape(3, 4)[..., None, 1:3].ravel(), x.reshape(3, 4).T[1]]), None, True),
+    "indexing": (
+        lambda x: np.concatenate(
+            [
+                x[MASK],
+                x[IDX],
+                x[::3],
+                x[::-2],
+                x[-1:2:-4],
+                x.reshape(3, 4)[1],
+                x.reshape(3, 4)[:, 2],
+                x.reshape(3, 4)[[0, 2], [1, 3]],
+                x.reshape(3, 4)[..., None, 1:3].ravel(),
+                x.reshape(3, 4).T[1],
+            ]
+        ),
+        None,
+        True,
+    ),
     "setitem": (_setitem, None, True),
-    "moves": (lambda x: np.concatenate([np.flip(x), np.roll(x, 3), np.tile(x[:2], 3), np.diag(x[:3]).ravel(),
-                                        np.triu(x.reshape(3, 4)).ravel(), np.stack([x[:2], x[2:4]]).ravel(),
-                                        np.transpose(x.reshape(3, 4)).ravel(), np.repeat(x[:2], 2),
-                                        np.append(x[:2], 5.0)]), None, True),
+    "moves": (
+        lambda x: np.concatenate(
+            [
+                np.flip(x),
+                np.roll(x, 3),
+                np.tile(x[:2], 3),
+                np.diag(x[:3]).ravel(),
+                np.triu(x.reshape(3, 4)).ravel(),
+                np.stack([x[:2], x[2:4]]).ravel(),
+                np.transpose(x.reshape(3, 4)).ravel(),
+                np.repeat(x[:2], 2),
+                np.append(x[:2], 5.0),
+            ]
+        ),
+        None,
+        True,
+    ),
 }
 
 
@@ -183,12 +277,49 @@ def test_array_directional_derivative_matches_finite_differences(name):
     np.testing.assert_allclose(tape.jvp(X1, v), fd, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(fd).max()))
 
 
-UNARY = ["negative", "positive", "absolute", "fabs", "sqrt", "cbrt", "exp", "exp2", "expm1", "log", "log2", "log10",
-         "log1p", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
-         "arctanh", "square", "reciprocal", "floor", "ceil", "trunc", "sign", "deg2rad", "rad2deg"]
+UNARY = [
+    "negative",
+    "positive",
+    "absolute",
+    "fabs",
+    "sqrt",
+    "cbrt",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "square",
+    "reciprocal",
+    "floor",
+    "ceil",
+    "trunc",
+    "sign",
+    "deg2rad",
+    "rad2deg",
+]
 _SMALL = lambda x: 0.4 * np.sin(x)  # noqa: E731
-_DOMAIN = {"arcsin": _SMALL, "arccos": _SMALL, "arctanh": _SMALL, "arccosh": lambda x: 1.5 + x * x,
-           "tan": lambda x: 0.5 * x}
+_DOMAIN = {
+    "arcsin": _SMALL,
+    "arccos": _SMALL,
+    "arctanh": _SMALL,
+    "arccosh": lambda x: 1.5 + x * x,
+    "tan": lambda x: 0.5 * x,
+}
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -327,19 +458,22 @@ def test_zero_d_and_vector_returns():
         ad.trace(lambda x: x.reshape(3, 4), X0)
 
 
-@pytest.mark.parametrize("bad, error, pattern", [
-    (lambda x: x[x > 1.0], TypeError, "index"),
-    (lambda x: x[np.array([x[0]], dtype=object)], (TypeError, IndexError), "index"),
-    (lambda x: x[:3] + x[:4], ValueError, r"\(3,\).*\(4,\)"),
-    (lambda x: x.reshape(3, 4) * DATA[:3], ValueError, r"\(3, 4\).*\(3,\)"),
-    (lambda x: np.isnan(x), TypeError, "isnan"),
-    (lambda x: np.fmax(x, 0.0), TypeError, "fmax"),
-    (lambda x: np.sum(x > 0.0) if bool(x > 0.0) else 0.0, ValueError, "ambiguous"),
-    (lambda x: x > 1.0, TypeError, "comparison"),
-    (lambda x: x + "s", TypeError, "str"),
-    (lambda x: np.add(x, 1.0, out=np.empty(N)), TypeError, "out="),
-    (lambda x: np.max(x, initial=0.0), TypeError, "axis and keepdims"),
-])
+@pytest.mark.parametrize(
+    "bad, error, pattern",
+    [
+        (lambda x: x[x > 1.0], TypeError, "index"),
+        (lambda x: x[np.array([x[0]], dtype=object)], (TypeError, IndexError), "index"),
+        (lambda x: x[:3] + x[:4], ValueError, r"\(3,\).*\(4,\)"),
+        (lambda x: x.reshape(3, 4) * DATA[:3], ValueError, r"\(3, 4\).*\(3,\)"),
+        (lambda x: np.isnan(x), TypeError, "isnan"),
+        (lambda x: np.fmax(x, 0.0), TypeError, "fmax"),
+        (lambda x: np.sum(x > 0.0) if bool(x > 0.0) else 0.0, ValueError, "ambiguous"),
+        (lambda x: x > 1.0, TypeError, "comparison"),
+        (lambda x: x + "s", TypeError, "str"),
+        (lambda x: np.add(x, 1.0, out=np.empty(N)), TypeError, "out="),
+        (lambda x: np.max(x, initial=0.0), TypeError, "axis and keepdims"),
+    ],
+)
 def test_bad_array_code_fails_clearly(bad, error, pattern):
     with pytest.raises(error, match=pattern):
         ad.trace(bad, X0)
@@ -374,8 +508,10 @@ def test_where_records_exactly_the_ops_of_scalar_where():
         return [ad.where((xi > 1.0) & (xi < 1.4), np.sqrt(xi), xi) for xi in x]
 
     array_tape, scalar_tape = _trace_both(array_form, scalar_form)
-    assert np.bincount(array_tape.arrays.op, minlength=len(ad.Op)).tolist() == \
-        np.bincount(scalar_tape.arrays.op, minlength=len(ad.Op)).tolist()
+    assert (
+        np.bincount(array_tape.arrays.op, minlength=len(ad.Op)).tolist()
+        == np.bincount(scalar_tape.arrays.op, minlength=len(ad.Op)).tolist()
+    )
     for x in (X1, X1 * 0.5 + 0.5):
         np.testing.assert_array_equal(array_tape.eval(x), scalar_tape.eval(x))
         np.testing.assert_array_equal(array_tape.jacobian(x), scalar_tape.jacobian(x))

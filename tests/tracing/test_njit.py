@@ -3,6 +3,7 @@
 Every test records at one point and replays at another, and checks that the kernel is still
 a working numba function whose compiled value agrees with the tape's.
 """
+
 import math
 import types
 from math import exp, sin
@@ -13,9 +14,9 @@ import pytest
 from numba import njit
 
 import numba_ad as ad
+from numba_ad.testing import check_grads
 from numba_ad.tracing import njit as njit_tracing
 from numba_ad.tracing.njit import MATH, python_version, traceable
-from numba_ad.testing import check_grads
 
 THIS_FILE = __file__
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -31,26 +32,35 @@ def _math_kernel(source):
 
 # name: (domain of x, derivative). The reference value is math.<name> itself.
 UNARY = {
-    "sin": ((-3.0, 3.0), np.cos), "cos": ((-3.0, 3.0), lambda x: -np.sin(x)),
+    "sin": ((-3.0, 3.0), np.cos),
+    "cos": ((-3.0, 3.0), lambda x: -np.sin(x)),
     "tan": ((-1.2, 1.2), lambda x: 1.0 + np.tan(x) ** 2),
     "asin": ((-0.9, 0.9), lambda x: 1.0 / np.sqrt(1.0 - x * x)),
     "acos": ((-0.9, 0.9), lambda x: -1.0 / np.sqrt(1.0 - x * x)),
     "atan": ((-3.0, 3.0), lambda x: 1.0 / (1.0 + x * x)),
-    "sinh": ((-3.0, 3.0), np.cosh), "cosh": ((-3.0, 3.0), np.sinh),
+    "sinh": ((-3.0, 3.0), np.cosh),
+    "cosh": ((-3.0, 3.0), np.sinh),
     "tanh": ((-3.0, 3.0), lambda x: 1.0 - np.tanh(x) ** 2),
     "asinh": ((-3.0, 3.0), lambda x: 1.0 / np.sqrt(x * x + 1.0)),
     "acosh": ((1.1, 4.0), lambda x: 1.0 / np.sqrt(x * x - 1.0)),
     "atanh": ((-0.9, 0.9), lambda x: 1.0 / (1.0 - x * x)),
-    "exp": ((-3.0, 3.0), np.exp), "exp2": ((-3.0, 3.0), lambda x: LN2 * 2.0 ** x),
-    "expm1": ((-3.0, 3.0), np.exp), "log": ((0.2, 4.0), lambda x: 1.0 / x),
-    "log2": ((0.2, 4.0), lambda x: 1.0 / (x * LN2)), "log10": ((0.2, 4.0), lambda x: 1.0 / (x * LN10)),
-    "log1p": ((-0.8, 4.0), lambda x: 1.0 / (1.0 + x)), "sqrt": ((0.2, 4.0), lambda x: 0.5 / np.sqrt(x)),
-    "cbrt": ((0.2, 4.0), lambda x: 1.0 / (3.0 * np.cbrt(x) ** 2)), "fabs": ((0.2, 3.0), np.sign),
+    "exp": ((-3.0, 3.0), np.exp),
+    "exp2": ((-3.0, 3.0), lambda x: LN2 * 2.0**x),
+    "expm1": ((-3.0, 3.0), np.exp),
+    "log": ((0.2, 4.0), lambda x: 1.0 / x),
+    "log2": ((0.2, 4.0), lambda x: 1.0 / (x * LN2)),
+    "log10": ((0.2, 4.0), lambda x: 1.0 / (x * LN10)),
+    "log1p": ((-0.8, 4.0), lambda x: 1.0 / (1.0 + x)),
+    "sqrt": ((0.2, 4.0), lambda x: 0.5 / np.sqrt(x)),
+    "cbrt": ((0.2, 4.0), lambda x: 1.0 / (3.0 * np.cbrt(x) ** 2)),
+    "fabs": ((0.2, 3.0), np.sign),
     "erf": ((-2.0, 2.0), lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-x * x)),
     "erfc": ((-2.0, 2.0), lambda x: -2.0 / math.sqrt(math.pi) * np.exp(-x * x)),
-    "floor": ((-3.0, 3.0), lambda x: 0.0), "ceil": ((-3.0, 3.0), lambda x: 0.0),
+    "floor": ((-3.0, 3.0), lambda x: 0.0),
+    "ceil": ((-3.0, 3.0), lambda x: 0.0),
     "trunc": ((-3.0, 3.0), lambda x: 0.0),
-    "degrees": ((-3.0, 3.0), lambda x: 180.0 / math.pi), "radians": ((-3.0, 3.0), lambda x: math.pi / 180.0),
+    "degrees": ((-3.0, 3.0), lambda x: 180.0 / math.pi),
+    "radians": ((-3.0, 3.0), lambda x: math.pi / 180.0),
 }
 NOT_IN_NUMBA = {"cbrt"}  # numba 0.68 has no math.cbrt: traced only, not compiled
 STEPPED = {"floor", "ceil", "trunc"}  # finite differences see no step between x0 and x0 +- eps
@@ -79,9 +89,9 @@ def test_every_unary_math_function(name):
 
 
 BINARY = {  # source, x domain, analytic gradient
-    "math.pow(x[0], x[1])": ((0.3, 2.0), lambda a, b: [b * a ** (b - 1), a ** b * np.log(a)]),
-    "math.pow(x[0], 2.5) + math.pow(x[1], 3)": ((0.3, 2.0), lambda a, b: [2.5 * a ** 1.5, 3 * b * b]),
-    "math.pow(2.0, x[0]) * x[1]": ((-2.0, 2.0), lambda a, b: [LN2 * 2 ** a * b, 2 ** a]),
+    "math.pow(x[0], x[1])": ((0.3, 2.0), lambda a, b: [b * a ** (b - 1), a**b * np.log(a)]),
+    "math.pow(x[0], 2.5) + math.pow(x[1], 3)": ((0.3, 2.0), lambda a, b: [2.5 * a**1.5, 3 * b * b]),
+    "math.pow(2.0, x[0]) * x[1]": ((-2.0, 2.0), lambda a, b: [LN2 * 2**a * b, 2**a]),
     "math.atan2(x[0], x[1])": ((-2.0, 2.0), lambda a, b: [b / (a * a + b * b), -a / (a * a + b * b)]),
     "math.hypot(x[0], x[1])": ((-2.0, 2.0), lambda a, b: [a / np.hypot(a, b), b / np.hypot(a, b)]),
     "math.copysign(x[0], -2.0) + x[1]": ((0.2, 2.0), lambda a, b: [-1.0, 1.0]),
@@ -132,8 +142,7 @@ def test_names_imported_from_math():
     x0, x1 = np.array([0.3, -0.4]), np.array([1.1, 0.6])
     tape = ad.trace(from_imports, x0)
     assert tape.eval(x1) == pytest.approx(from_imports(x1), rel=1e-15)
-    np.testing.assert_allclose(tape.gradient(x1), [np.cos(1.1) * np.exp(0.6), np.sin(1.1) * np.exp(0.6)],
-                               rtol=1e-14)
+    np.testing.assert_allclose(tape.gradient(x1), [np.cos(1.1) * np.exp(0.6), np.sin(1.1) * np.exp(0.6)], rtol=1e-14)
     version = python_version(from_imports)
     assert version.__globals__["sin"] is MATH.sin and version.__globals__["exp"] is MATH.exp
     assert from_imports.py_func.__globals__["sin"] is math.sin  # the module itself is untouched
@@ -228,8 +237,7 @@ def test_closure_over_an_njit_helper():
     t = np.tanh(1.5 * x1)
     np.testing.assert_allclose(tape.gradient(x1), 2 * t * (1 - t * t) * 1.5, rtol=1e-13)
     cells = python_version(model).__closure__
-    assert any(c.cell_contents is python_version(model.py_func.__closure__[0].cell_contents)
-               for c in cells)
+    assert any(c.cell_contents is python_version(model.py_func.__closure__[0].cell_contents) for c in cells)
     assert make_model(2.0)(x1) != model(x1)  # each factory call is its own kernel
     assert ad.trace(make_model(2.0), x1).eval(x1) == pytest.approx(make_model(2.0)(x1), rel=1e-14)
 
@@ -286,8 +294,9 @@ def test_x_dependent_if_records_a_guard_and_wrappers_retrace():
 
 def test_retracing_reuses_the_cached_python_version(monkeypatch):
     built = []
-    monkeypatch.setattr(njit_tracing, "python_version",
-                        lambda d, build=njit_tracing.python_version: built.append(d) or build(d))
+    monkeypatch.setattr(
+        njit_tracing, "python_version", lambda d, build=njit_tracing.python_version: built.append(d) or build(d)
+    )
     kernel = njit(branchy.py_func)  # a new dispatcher, nothing cached for it yet
     grad = ad.grad(kernel)
     for x in ([0.9, 2.0], [0.2, 2.0], [0.8, 1.0], [0.1, 1.0]):
@@ -408,8 +417,7 @@ def test_parameters_and_default_arguments():
     x0, x1, p0, p1 = np.array([0.2, 0.3]), np.array([1.0, -0.5]), np.array([2.0, 0.5]), np.array([-1.0, 2.0])
     tape = ad.trace(with_params, x0, params=p0)
     assert tape.eval(x1, params=p1) == pytest.approx(with_params(x1, p1), rel=1e-15)
-    np.testing.assert_allclose(tape.gradient(x1, params=p1),
-                               [-np.cos(1.0), 2.0 * np.exp(-1.0)], rtol=1e-14)
+    np.testing.assert_allclose(tape.gradient(x1, params=p1), [-np.cos(1.0), 2.0 * np.exp(-1.0)], rtol=1e-14)
     tape = ad.trace(with_default, x0)
     assert tape.eval(x1) == pytest.approx(with_default(x1), rel=1e-15)
 

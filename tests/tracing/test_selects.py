@@ -1,4 +1,5 @@
 """where and clip: branch-free selects, one tape for both sides, no NaN from the side not taken."""
+
 import numpy as np
 import pytest
 
@@ -26,23 +27,30 @@ def test_one_tape_serves_both_sides_with_the_taken_branch_derivative(where):
     assert tape.n_guards == 0
     for x0 in BOTH_SIDES:
         x = np.array([x0, 0.7])
-        assert tape.eval(x) == pytest.approx(np.sin(x0) * 0.7 if x0 > 0.25 else 0.7 ** 3 - x0, rel=1e-15)
-        expected = [np.cos(x0) * 0.7, np.sin(x0)] if x0 > 0.25 else [-1.0, 3 * 0.7 ** 2]
+        assert tape.eval(x) == pytest.approx(np.sin(x0) * 0.7 if x0 > 0.25 else 0.7**3 - x0, rel=1e-15)
+        expected = [np.cos(x0) * 0.7, np.sin(x0)] if x0 > 0.25 else [-1.0, 3 * 0.7**2]
         np.testing.assert_allclose(_all_modes(tape, x), expected, rtol=1e-14)
 
 
 NAN_SIDE = {
     # f, points on both sides, the exact gradient
-    "sqrt of a negative": (lambda x: ad.where(x[0] > 0, np.sqrt(x[0]), 0.0),
-                           lambda x0: 0.5 / np.sqrt(x0) if x0 > 0 else 0.0),
-    "log at zero": (lambda x: ad.where(x[0] > 0, np.log(x[0]), x[0]),
-                    lambda x0: 1.0 / x0 if x0 > 0 else 1.0),
-    "sin(x)/x at zero": (lambda x: ad.where(x[0] != 0, np.sin(x[0]) / x[0], 1.0),
-                         lambda x0: (x0 * np.cos(x0) - np.sin(x0)) / x0 ** 2 if x0 != 0 else 0.0),
-    "pole at one": (lambda x: ad.where(x[0] < 1, 1.0 / (1.0 - x[0]), x[0] ** 2),
-                    lambda x0: 1.0 / (1.0 - x0) ** 2 if x0 < 1 else 2 * x0),
-    "overflowing exp": (lambda x: ad.where(x[0] < 500, np.exp(x[0]), 0.0) + x[0],
-                        lambda x0: (np.exp(x0) if x0 < 500 else 0.0) + 1.0),
+    "sqrt of a negative": (
+        lambda x: ad.where(x[0] > 0, np.sqrt(x[0]), 0.0),
+        lambda x0: 0.5 / np.sqrt(x0) if x0 > 0 else 0.0,
+    ),
+    "log at zero": (lambda x: ad.where(x[0] > 0, np.log(x[0]), x[0]), lambda x0: 1.0 / x0 if x0 > 0 else 1.0),
+    "sin(x)/x at zero": (
+        lambda x: ad.where(x[0] != 0, np.sin(x[0]) / x[0], 1.0),
+        lambda x0: (x0 * np.cos(x0) - np.sin(x0)) / x0**2 if x0 != 0 else 0.0,
+    ),
+    "pole at one": (
+        lambda x: ad.where(x[0] < 1, 1.0 / (1.0 - x[0]), x[0] ** 2),
+        lambda x0: 1.0 / (1.0 - x0) ** 2 if x0 < 1 else 2 * x0,
+    ),
+    "overflowing exp": (
+        lambda x: ad.where(x[0] < 500, np.exp(x[0]), 0.0) + x[0],
+        lambda x0: (np.exp(x0) if x0 < 500 else 0.0) + 1.0,
+    ),
 }
 NAN_POINTS = [-4.0, -1.0, 0.0, 0.5, 1.0, 3.0, 800.0]
 
@@ -61,10 +69,10 @@ def test_inf_and_nan_on_the_side_not_taken_never_reach_a_derivative(name):
 
 
 def test_where_on_arrays_broadcasts_and_matches_numpy():
-    f = lambda x: ad.where(x > 0, x ** 2, -x) * np.array([1.0, 2.0, 3.0])  # noqa: E731
+    f = lambda x: ad.where(x > 0, x**2, -x) * np.array([1.0, 2.0, 3.0])  # noqa: E731
     tape = ad.trace(f, np.array([1.0, -1.0, 1.0]))
     x = np.array([-0.5, 0.5, 2.0])
-    np.testing.assert_allclose(tape.eval(x), np.where(x > 0, x ** 2, -x) * [1, 2, 3], rtol=1e-15)
+    np.testing.assert_allclose(tape.eval(x), np.where(x > 0, x**2, -x) * [1, 2, 3], rtol=1e-15)
     np.testing.assert_allclose(tape.jacobian(x), np.diag(np.where(x > 0, 2 * x, -1.0) * [1, 2, 3]), rtol=1e-15)
     np.testing.assert_allclose(tape.jacobian(x, mode="reverse"), tape.jacobian(x, mode="forward"))
     scalar_cond = ad.trace(lambda x: np.where(x[0] > 0, x, 0.0), np.ones(3))
@@ -107,7 +115,9 @@ def test_clip_values_and_derivative_convention(bounds):
     assert tape.n_guards == 0
     x = np.array([-2.0, -0.5, 0.1, 0.7, 3.0, np.nan])
     values = tape.eval(x)
-    np.testing.assert_array_equal(values, np.clip(x, lo if lo is not None else -np.inf, hi if hi is not None else np.inf))
+    np.testing.assert_array_equal(
+        values, np.clip(x, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
+    )
     inside = np.ones(6)
     if lo is not None:
         inside[x < lo] = 0.0
@@ -124,12 +134,15 @@ def test_np_clip_and_method_and_traced_bounds():
     check_grads(lambda x: np.sum(ad.clip(np.sin(x), -0.3, x[0])), np.array([0.2, 1.1, -0.9]))
 
 
-@pytest.mark.parametrize("cond, error", [
-    (np.array([1.0, 0.0, 2.0]), TypeError),
-    (2.5, TypeError),
-    ("yes", TypeError),
-    (np.array([True, False]), ValueError),
-])
+@pytest.mark.parametrize(
+    "cond, error",
+    [
+        (np.array([1.0, 0.0, 2.0]), TypeError),
+        (2.5, TypeError),
+        ("yes", TypeError),
+        (np.array([True, False]), ValueError),
+    ],
+)
 def test_bad_conditions_and_shapes_are_rejected(cond, error):
     def f(x):
         return ad.where(cond, x, 0.0).sum()
