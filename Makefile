@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ demo: $(VENV)/.installed
 
 # A fresh numba cache for every run: a stale cache can hide an edit to another module.
 # Benchmarks run once each in quick mode (smoke test); `make bench` measures them.
-test: $(VENV)/.installed
+test: $(VENV)/.installed lint
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
 	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q tests benchmarks --benchmark-disable
+
+# ruff's lint and format checks over everything Python in the repository (config: pyproject.toml).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check numba_ad tests benchmarks examples
+	$(VENV)/bin/ruff format --check numba_ad tests benchmarks examples
 
 bench: $(VENV)/.installed
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
