@@ -27,7 +27,7 @@ from ad_bench_problems import PROBLEMS, p1_value_and_grad, p2_value_and_grad, po
 from numba import njit
 
 import numba_ad as ad
-from numba_ad.tape import nb
+from numba_ad import nb
 
 SIZES = sizes()
 CASES = [(name, n) for name in PROBLEMS for n in SIZES]

@@ -13,7 +13,7 @@ from numba import njit
 
 import numba_ad as ad
 from numba_ad.dual import Dual, DualArray
-from numba_ad.dual import forward as fwd
+from numba_ad import fwd
 
 
 def section(title):

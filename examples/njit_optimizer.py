@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 import numba_ad as ad
-from numba_ad.tape import nb
+from numba_ad import nb
 
 
 def section(title):

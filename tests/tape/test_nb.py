@@ -19,7 +19,7 @@ from numba import njit, prange
 from numba.core.errors import NumbaPerformanceWarning, NumbaTypeSafetyWarning
 
 import numba_ad as ad
-from numba_ad.tape import nb
+from numba_ad import nb
 
 
 def rosen(x):
@@ -394,7 +394,8 @@ import numpy as np
 from numba import njit, prange
 
 import numba_ad as ad
-from numba_ad.tape import nb
+from numba_ad import nb
+from numba_ad.tape import nb as tape_nb
 
 
 def rosen(x):
@@ -429,7 +430,7 @@ if __name__ == "__main__":
     out = np.empty(10)
     values(tape.arrays, tape.workspaces(2), X, out)
     dispatchers = dict(descend=descend, values=values, value_and_gradient_into=nb.value_and_gradient_into,
-                       new_workspaces=nb._new_workspaces)
+                       new_workspaces=tape_nb._new_workspaces)
     print(json.dumps(dict(x=x.tolist(), out=out.tolist(), stats={
         name: [len(d.stats.cache_hits), len(d.stats.cache_misses)] for name, d in dispatchers.items()})))
 """
