@@ -159,7 +159,7 @@ def test_p2_tape_taylor(benchmark):
 def test_p2_taylor_into(benchmark):
     tape, x, v = recorded("P2", TAYLOR_N)
     D1 = TAYLOR_DEGREE + 1
-    X, S, out = np.empty((tape.n_ops, D1)), np.empty((2, D1)), np.empty((1, D1))
+    X, S, out = np.empty((tape.n_ops, D1)), np.empty((drivers.TAYLOR_SCRATCH_ROWS, D1)), np.empty((1, D1))
     args = (tape.arrays, x, np.empty(0), v, X, S, out)
     drivers.taylor_into(*args)
     _info(benchmark, f"P2 n={TAYLOR_N} taylor", "P2", TAYLOR_N, f"taylor{TAYLOR_DEGREE}_into", tape)

@@ -354,7 +354,7 @@ class Tape(BatchMethods):
         if X is None or X.shape[1] != D1:
             X = state["taylor"] = np.empty((self.n_ops, D1))
         out = np.empty((self.n_outputs, D1))
-        failed = drivers.taylor_into(self.arrays, x, p, v_arr, X, np.empty((2, D1)), out)
+        failed = drivers.taylor_into(self.arrays, x, p, v_arr, X, np.empty((drivers.TAYLOR_SCRATCH_ROWS, D1)), out)
         return (out[0] if self.scalar_output else out), failed
 
     def _output_weights(self, weights):

@@ -20,6 +20,7 @@ from numba_ad.dual import rules
 from numba_ad.dual.rules import chain, chain2
 from numba_ad.dual.scalar import DEG, Dual, deriv_of, value_of
 from numba_ad.dual.types import DualArrayType, DualType, make_dual, make_dual_array
+from numba_ad.ops.table import DEFS
 
 _REAL = (types.Integer, types.Float)
 _JIT = dict(error_model="numpy")
@@ -88,62 +89,36 @@ def _power_generator(x, y):
     if isinstance(x, _REAL) and isinstance(y, DualType):
 
         def impl(x, y):
-            v, p = rules.cpow(float(x), y.value)
+            v, p = rules.cpow(y.value, float(x))
             return make_dual(v, chain(p, y.deriv))
 
         return impl
     return None
 
 
-def _math(name):
-    fn = getattr(math, name, None)  # math.cbrt and math.exp2 are new in Python 3.11
-    return (fn,) if fn is not None else ()
+# Python's operators and builtins that mean an op, beside its NumPy and math spellings (its row's).
+_OPERATORS = {
+    "add": (operator.add, operator.iadd),
+    "subtract": (operator.sub, operator.isub),
+    "multiply": (operator.mul, operator.imul),
+    "divide": (operator.truediv, operator.itruediv),
+    "absolute": (abs,),
+}
 
 
-_UNARY_FUNCTIONS = {
-    "absolute": (abs, np.abs, np.fabs, math.fabs),
-    "sqrt": (math.sqrt, np.sqrt),
-    "cbrt": (np.cbrt,) + _math("cbrt"),
-    "exp": (math.exp, np.exp),
-    "exp2": (np.exp2,) + _math("exp2"),
-    "expm1": (math.expm1, np.expm1),
-    "log": (math.log, np.log),
-    "log2": (math.log2, np.log2),
-    "log10": (math.log10, np.log10),
-    "log1p": (math.log1p, np.log1p),
-    "sin": (math.sin, np.sin),
-    "cos": (math.cos, np.cos),
-    "tan": (math.tan, np.tan),
-    "arcsin": (math.asin, np.arcsin),
-    "arccos": (math.acos, np.arccos),
-    "arctan": (math.atan, np.arctan),
-    "sinh": (math.sinh, np.sinh),
-    "cosh": (math.cosh, np.cosh),
-    "tanh": (math.tanh, np.tanh),
-    "arcsinh": (math.asinh, np.arcsinh),
-    "arccosh": (math.acosh, np.arccosh),
-    "arctanh": (math.atanh, np.arctanh),
-    "erf": (math.erf,),
-    "erfc": (math.erfc,),
-    "square": (np.square,),
-    "reciprocal": (np.reciprocal,),
-    "floor": (math.floor, np.floor),
-    "ceil": (math.ceil, np.ceil),
-    "trunc": (math.trunc, np.trunc),
-    "sign": (np.sign,),
-}
-_BINARY_FUNCTIONS = {
-    "add": (operator.add, operator.iadd, np.add),
-    "subtract": (operator.sub, operator.isub, np.subtract),
-    "multiply": (operator.mul, operator.imul, np.multiply),
-    "divide": (operator.truediv, operator.itruediv, np.divide),
-    "floor_divide": (operator.floordiv, operator.ifloordiv, np.floor_divide),
-    "remainder": (operator.mod, operator.imod, np.remainder),
-    "arctan2": (math.atan2, np.arctan2),
-    "hypot": (math.hypot, np.hypot),
-    "minimum": (np.minimum,),
-    "maximum": (np.maximum,),
-}
+def _spellings(d):
+    """The functions that record op d: its NumPy ufuncs and math functions (math.cbrt and
+    math.exp2 are new in Python 3.11, so a missing one is skipped)."""
+    fns = tuple(getattr(np, n) for n in d.numpy + d.numpy_function)
+    return _OPERATORS.get(d.dual, ()) + fns + tuple(getattr(math, n) for n in d.math if hasattr(math, n))
+
+
+_UNARY_FUNCTIONS = {d.dual: _spellings(d) for d in DEFS.values() if d.dual in rules.UNARY}
+_BINARY_FUNCTIONS = {d.dual: _spellings(d) for d in DEFS.values() if d.dual in rules.BINARY}
+_BINARY_FUNCTIONS.update(
+    floor_divide=(operator.floordiv, operator.ifloordiv, np.floor_divide),
+    remainder=(operator.mod, operator.imod, np.remainder),
+)
 assert set(_UNARY_FUNCTIONS) == set(rules.UNARY) and set(_BINARY_FUNCTIONS) == set(rules.BINARY)
 for _name, _fns in _UNARY_FUNCTIONS.items():
     _register(_fns, _unary_generator(rules.UNARY[_name]))

@@ -45,6 +45,7 @@ import numpy as np
 
 from numba_ad.dual import rules
 from numba_ad.dual.rules import BINARY, UNARY
+from numba_ad.ops.table import DEFS
 
 _chain = getattr(rules.chain, "py_func", rules.chain)  # the kernels' own Python code
 _chain2 = getattr(rules.chain2, "py_func", rules.chain2)
@@ -217,7 +218,16 @@ class Dual(metaclass=_DualMeta):
             return np.frompyfunc(fn, ufunc.nin, 1)(*objects)
         return fn(*inputs)
 
+    def __array_function__(self, func, types, args, kwargs):
+        # NumPy functions that are one op but not ufuncs (np.sinc) take the op's rule; the
+        # others run NumPy's own code, as they would without this method.
+        name = _ONE_OP_FUNCTIONS.get(func)
+        if name is not None and not kwargs and all(type(a) is Dual or _constant(a) is not None for a in args):
+            return PY_FUNCTIONS[name](*args)
+        return func._implementation(*args, **kwargs)
 
+
+_ONE_OP_FUNCTIONS = {getattr(np, n): d.dual for d in DEFS.values() for n in d.numpy_function}
 _set_value = Dual.value.__set__
 _set_deriv = Dual.deriv.__set__
 
@@ -306,7 +316,7 @@ def power(x, y):
     c = _constant(x)
     if c is None or type(y) is not Dual:
         return NotImplemented
-    v, p = rules.cpow(c, y.value)
+    v, p = rules.cpow(y.value, c)
     return _new(v, _chain(p, y.deriv))
 
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from numba_ad.ops.table import COMPARISONS, FIRST_GUARD, FIRST_MATH, FIRST_UNARY, N_OPS, TABLE, Op
+from numba_ad.ops.table import ARITY, COMPARISONS, FIRST_MATH, KNOWN, N_CODES, TABLE, Op
 
 OP_DTYPE = np.uint8
 INDEX_DTYPE = np.int32
@@ -94,9 +94,10 @@ def validated(arrays):
             _fail(f"field {name!r} has length {getattr(t, name).shape[0]}, 'op' has {n_slots}")
     if n_slots == 0 or t.op[0] != Op.CONST or t.c[0] != 0.0:
         _fail("slot 0 must be the constant 0.0")
-    if t.op.max() >= N_OPS:
-        i = int(np.argmax(t.op >= N_OPS))
-        _fail(f"slot {i} has opcode {t.op[i]}; valid opcodes are 0..{N_OPS - 1}")
+    unknown = (t.op >= N_CODES) | ~KNOWN[np.minimum(t.op, N_CODES - 1)]
+    if unknown.any():
+        i = int(np.argmax(unknown))
+        _fail(f"slot {i} has opcode {t.op[i]}, which this numba_ad does not know (valid: the codes of numba_ad.Op)")
     slots = np.arange(n_slots)
     math = t.op >= FIRST_MATH
     # Topological order: every op reads only earlier slots, so one forward pass suffices.
@@ -106,7 +107,7 @@ def validated(arrays):
         if bad.any():
             i = int(np.argmax(bad))
             _fail(f"slot {i} reads slot {name}={arg[i]}, which is not an earlier slot")
-    unary = (t.op >= FIRST_UNARY) & (t.op < FIRST_GUARD)
+    unary = ARITY[t.op] == 1
     if (unary & (t.b != 0)).any():
         i = int(np.argmax(unary & (t.b != 0)))
         _fail(f"slot {i} is a unary op ({Op(t.op[i]).name}) whose b is {t.b[i]}, not 0")

@@ -133,6 +133,7 @@ def check_into(tape, x, p, w):
 # Second order and Taylor mode
 # ---------------------------------------------------------------------------------------
 WORK_ROWS = 8  # rows of the `work` buffer of hvp_into and hessian_into, each [n_slots]
+TAYLOR_SCRATCH_ROWS = 4  # rows of taylor_into's scratch S: the auxiliary series of the recurrences
 
 
 @kernel
@@ -236,7 +237,7 @@ def hessian_into(tape, x, p, weights, seed, colors, ptr, idx, work, lanes_dot, l
 def taylor_into(tape, x, p, v, X, S, out):
     """Taylor coefficients 0..D of the outputs along t -> x + t v into out (m, D + 1).
 
-    X is [n_slots, D + 1] (every slot's coefficients), S scratch [2, D + 1].
+    X is [n_slots, D + 1] (every slot's coefficients), S scratch [TAYLOR_SCRATCH_ROWS, D + 1].
     """
     n_slots = tape.op.shape[0]
     D1 = X.shape[1]
@@ -244,8 +245,8 @@ def taylor_into(tape, x, p, v, X, S, out):
         raise ValueError("taylor: x and v must have length n_inputs")
     if p.shape[0] != tape.params.shape[0]:
         raise ValueError("params has the wrong length for this tape (expected tape.n_params)")
-    if X.shape[0] != n_slots or D1 == 0 or S.shape[0] < 2 or S.shape[1] != D1:
-        raise ValueError("taylor: X must be (n_slots, D + 1) and S (2, D + 1)")
+    if X.shape[0] != n_slots or D1 == 0 or S.shape[0] < TAYLOR_SCRATCH_ROWS or S.shape[1] != D1:
+        raise ValueError("taylor: X must be (n_slots, D + 1) and S (4, D + 1)")
     outputs = tape.outputs
     if out.shape[0] != outputs.shape[0] or out.shape[1] != D1:
         raise ValueError("taylor: out must be (n_outputs, D + 1)")

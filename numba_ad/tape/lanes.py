@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from numba_ad._config import KERNEL_OPTIONS, kernel, kernel_inline
+from numba_ad.ops._kernels import cheap_lanes
 from numba_ad.ops.table import FIRST_MATH, Op, partials, value
 
 # The sweeps are separate compiled functions called once per block, not inlined into the
@@ -40,44 +41,6 @@ def _structural_lanes(tape, X, P, start, L, i, o, W):
             W[i, l] = P[0 if shared else start + l, j]
 
 
-@kernel_inline
-def _cheap_lanes(o, i, ai, bi, L, W, DA, DB, with_partials):
-    """Lane loops of the commonest cheap ops, written out so that LLVM vectorises them (P4:
-    eval_many 1.56x -> 1.36x the floor, gradient_many 2.5x -> 1.8x). They repeat ops.value
-    and ops.partials for four ops; test_batch compares every batched result with the
-    single-point sweeps bit for bit. Going through ops.value with a constant opcode gives the
-    same speed but cost 5-20 s of cold compile per copy. Returns False for other ops."""
-    if o == Op.ADD:
-        for l in range(L):
-            W[i, l] = W[ai, l] + W[bi, l]
-        if with_partials:
-            DA[i, :L] = 1.0
-            DB[i, :L] = 1.0
-    elif o == Op.SUB:
-        for l in range(L):
-            W[i, l] = W[ai, l] - W[bi, l]
-        if with_partials:
-            DA[i, :L] = 1.0
-            DB[i, :L] = -1.0
-    elif o == Op.MUL:
-        for l in range(L):
-            W[i, l] = W[ai, l] * W[bi, l]
-        if with_partials:
-            for l in range(L):
-                DA[i, l] = W[bi, l]
-                DB[i, l] = W[ai, l]
-    elif o == Op.SQUARE:
-        for l in range(L):
-            W[i, l] = W[ai, l] * W[ai, l]
-        if with_partials:
-            for l in range(L):
-                DA[i, l] = 2.0 * W[ai, l]
-                DB[i, l] = 0.0
-    else:
-        return False
-    return True
-
-
 @kernel
 def primal_lanes(tape, X, P, start, L, W):
     op, a, b, c = tape.op, tape.a, tape.b, tape.c
@@ -85,7 +48,7 @@ def primal_lanes(tape, X, P, start, L, W):
         o = op[i]
         if o >= FIRST_MATH:
             ai, bi, ci = a[i], b[i], c[i]
-            if not _cheap_lanes(o, i, ai, bi, L, W, W, W, False):
+            if not cheap_lanes(o, i, ai, bi, L, W, W, W, False):
                 for l in range(L):
                     W[i, l] = value(o, W[ai, l], W[bi, l], ci)
         else:
@@ -99,7 +62,7 @@ def linearize_lanes(tape, X, P, start, L, W, DA, DB):
         o = op[i]
         if o >= FIRST_MATH:
             ai, bi, ci = a[i], b[i], c[i]
-            if not _cheap_lanes(o, i, ai, bi, L, W, DA, DB, True):
+            if not cheap_lanes(o, i, ai, bi, L, W, DA, DB, True):
                 for l in range(L):
                     x = W[ai, l]
                     y = W[bi, l]

@@ -29,12 +29,11 @@ from typing import NamedTuple
 import numpy as np
 
 from numba_ad._config import kernel
-from numba_ad.ops.table import FIRST_MATH, Op, value
+from numba_ad.ops.table import COMMUTATIVE, FIRST_MATH, Op, value
 from numba_ad.tape.arrays import INDEX_DTYPE, OP_DTYPE, TapeArrays
 
-_COMMUTATIVE = np.zeros(256, dtype=np.bool_)
-for _op in (Op.ADD, Op.MUL, Op.HYPOT):
-    _COMMUTATIVE[int(_op)] = True
+_COMMUTATIVE = np.zeros(256, dtype=np.bool_)  # indexed by any uint8 opcode
+_COMMUTATIVE[: len(COMMUTATIVE)] = COMMUTATIVE
 _BECOMES_NEG_ZERO = -2
 
 

@@ -354,7 +354,7 @@ def second_order_adjoint_sweep(tape, d_a, d_b, d_aa, d_ab, d_bb, w_bar, w_dot, w
 @kernel
 def taylor_sweep(tape, x, p, v, X, S):
     """Taylor coefficients 0..D (D = X.shape[1] - 1) of every slot along t -> x + t v into
-    X ([n_slots, D + 1]); S is scratch [2, D + 1] for ops.taylor.
+    X ([n_slots, D + 1]); S is scratch [4, D + 1] for ops.taylor.
 
     Degree 0 is the value (as primal_sweep computes it), degree 1 the tangent (as
     tangent_sweep), degrees 2.. the op's recurrence. An op whose operands are constant along

@@ -34,7 +34,7 @@ import weakref
 import numpy as np
 from numba.core.dispatcher import Dispatcher
 
-from numba_ad.ops.table import SCALAR, Op
+from numba_ad.ops.table import DEFS, SCALAR, Op
 from numba_ad.tracing.array import TracedArray, recording_of, wrap
 from numba_ad.tracing.scalar import Comparison, Traced, _binary, _power, _unary
 
@@ -72,44 +72,21 @@ def _copysign(x, y):
 # records an exact guard (NaN is the only x with x != x; |x| == inf; |x| < inf), as x < 0 does.
 # floor/ceil/trunc return ints in Python and numba; on traced values they return the
 # traced float (a FLOOR/CEIL/TRUNC op), which works as a number but not as an index.
-_MATH = {
-    "sin": Op.SIN,
-    "cos": Op.COS,
-    "tan": Op.TAN,
-    "asin": Op.ARCSIN,
-    "acos": Op.ARCCOS,
-    "atan": Op.ARCTAN,
-    "sinh": Op.SINH,
-    "cosh": Op.COSH,
-    "tanh": Op.TANH,
-    "asinh": Op.ARCSINH,
-    "acosh": Op.ARCCOSH,
-    "atanh": Op.ARCTANH,
-    "exp": Op.EXP,
-    "exp2": Op.EXP2,
-    "expm1": Op.EXPM1,
-    "log": _log,
-    "log2": Op.LOG2,
-    "log10": Op.LOG10,
-    "log1p": Op.LOG1P,
-    "sqrt": Op.SQRT,
-    "cbrt": Op.CBRT,
-    "fabs": Op.ABS,
-    "erf": Op.ERF,
-    "erfc": Op.ERFC,
-    "floor": Op.FLOOR,
-    "ceil": Op.CEIL,
-    "trunc": Op.TRUNC,
-    "pow": _power,
-    "atan2": lambda y, x: _binary(int(Op.ARCTAN2), y, x),
-    "hypot": _hypot,
-    "copysign": _copysign,
-    "degrees": lambda x: x * (180.0 / math.pi),
-    "radians": lambda x: x * (math.pi / 180.0),
-    "isnan": lambda x: Comparison(x, x, "!="),
-    "isinf": lambda x: Comparison(abs(x), math.inf, "=="),
-    "isfinite": lambda x: Comparison(abs(x), math.inf, "<"),
-}
+_MATH = {name: op for op, d in DEFS.items() if d.arity == 1 for name in d.math}  # the rows' math spellings
+_MATH.update(
+    {
+        "log": _log,
+        "pow": _power,
+        "atan2": lambda y, x: _binary(int(Op.ARCTAN2), y, x),
+        "hypot": _hypot,
+        "copysign": _copysign,
+        "degrees": lambda x: x * (180.0 / math.pi),
+        "radians": lambda x: x * (math.pi / 180.0),
+        "isnan": lambda x: Comparison(x, x, "!="),
+        "isinf": lambda x: Comparison(abs(x), math.inf, "=="),
+        "isfinite": lambda x: Comparison(abs(x), math.inf, "<"),
+    }
+)
 
 # NumPy's IEEE results where math raises on constants (math.log(0.0), math.pow(-8.0, 0.5)),
 # as numba's compiled math returns them; the ops' own evaluators cover the one-op entries.

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from numba_ad.ops.table import Op
+from numba_ad.ops.table import DEFS
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array import TracedArray, _objects, as_operand, fallback, recording_of, result, wrap
 from numba_ad.tracing.array_conditions import CompareArray, ConditionArray
@@ -62,67 +62,33 @@ def _cmp(symbol):
 
 _DEG = math.pi / 180.0
 
-UFUNCS = {
-    np.add: _b(Op.ADD),
-    np.subtract: _b(Op.SUB),
-    np.multiply: _b(Op.MUL),
-    np.true_divide: _b(Op.DIV),
-    np.power: _power,
-    np.float_power: _power,
-    np.arctan2: _b(Op.ARCTAN2),
-    np.hypot: _b(Op.HYPOT),
-    np.minimum: _b(Op.MINIMUM),
-    np.maximum: _b(Op.MAXIMUM),
-    np.negative: _u(Op.NEG),
-    np.positive: lambda x: x,
-    np.absolute: _u(Op.ABS),
-    np.fabs: _u(Op.ABS),
-    np.sqrt: _u(Op.SQRT),
-    np.cbrt: _u(Op.CBRT),
-    np.exp: _u(Op.EXP),
-    np.exp2: _u(Op.EXP2),
-    np.expm1: _u(Op.EXPM1),
-    np.log: _u(Op.LOG),
-    np.log2: _u(Op.LOG2),
-    np.log10: _u(Op.LOG10),
-    np.log1p: _u(Op.LOG1P),
-    np.sin: _u(Op.SIN),
-    np.cos: _u(Op.COS),
-    np.tan: _u(Op.TAN),
-    np.arcsin: _u(Op.ARCSIN),
-    np.arccos: _u(Op.ARCCOS),
-    np.arctan: _u(Op.ARCTAN),
-    np.sinh: _u(Op.SINH),
-    np.cosh: _u(Op.COSH),
-    np.tanh: _u(Op.TANH),
-    np.arcsinh: _u(Op.ARCSINH),
-    np.arccosh: _u(Op.ARCCOSH),
-    np.arctanh: _u(Op.ARCTANH),
-    np.square: _u(Op.SQUARE),
-    np.reciprocal: _u(Op.RECIPROCAL),
-    np.floor: _u(Op.FLOOR),
-    np.ceil: _u(Op.CEIL),
-    np.trunc: _u(Op.TRUNC),
-    np.sign: _u(Op.SIGN),
-    np.floor_divide: _floor_divide,
-    np.remainder: _remainder,
-    np.deg2rad: lambda x: x * _DEG,
-    np.rad2deg: lambda x: x / _DEG,
-    np.less: _cmp("<"),
-    np.less_equal: _cmp("<="),
-    np.greater: _cmp(">"),
-    np.greater_equal: _cmp(">="),
-    np.equal: _cmp("=="),
-    np.not_equal: _cmp("!="),
-    np.logical_and: lambda x, y: _condition(x) & _condition(y),
-    np.logical_or: lambda x, y: _condition(x) | _condition(y),
-    np.logical_xor: lambda x, y: _condition(x) ^ _condition(y),
-    np.logical_not: lambda x: ~_condition(x),
-    np.invert: lambda x: ~_boolean(x),  # & | ^ ~ as on NumPy booleans: logical, never bitwise
-    np.bitwise_and: lambda x, y: _boolean(x) & _boolean(y),
-    np.bitwise_or: lambda x, y: _boolean(x) | _boolean(y),
-    np.bitwise_xor: lambda x, y: _boolean(x) ^ _boolean(y),
-}
+# The ufuncs an op's row names record that op; the others are compositions or conditions.
+UFUNCS = {getattr(np, name): (_u if d.arity == 1 else _b)(op) for op, d in DEFS.items() for name in d.numpy}
+UFUNCS.update(
+    {
+        np.power: _power,
+        np.float_power: _power,
+        np.positive: lambda x: x,
+        np.floor_divide: _floor_divide,
+        np.remainder: _remainder,
+        np.deg2rad: lambda x: x * _DEG,
+        np.rad2deg: lambda x: x / _DEG,
+        np.less: _cmp("<"),
+        np.less_equal: _cmp("<="),
+        np.greater: _cmp(">"),
+        np.greater_equal: _cmp(">="),
+        np.equal: _cmp("=="),
+        np.not_equal: _cmp("!="),
+        np.logical_and: lambda x, y: _condition(x) & _condition(y),
+        np.logical_or: lambda x, y: _condition(x) | _condition(y),
+        np.logical_xor: lambda x, y: _condition(x) ^ _condition(y),
+        np.logical_not: lambda x: ~_condition(x),
+        np.invert: lambda x: ~_boolean(x),  # & | ^ ~ as on NumPy booleans: logical, never bitwise
+        np.bitwise_and: lambda x, y: _boolean(x) & _boolean(y),
+        np.bitwise_or: lambda x, y: _boolean(x) | _boolean(y),
+        np.bitwise_xor: lambda x, y: _boolean(x) ^ _boolean(y),
+    }
+)
 
 
 def _condition(v):
@@ -161,8 +127,10 @@ def _give_traced_numpy_methods():
             setattr(Traced, name, handler)
 
 
-# SciPy's erf and erfc are ufuncs too: recognised by name, so SciPy stays optional.
-_BY_NAME = {"erf": _u(Op.ERF), "erfc": _u(Op.ERFC)}
+# SciPy's special functions are ufuncs too: recognised by name (the rows' scipy spellings), so
+# SciPy stays optional.
+_BY_NAME = {name: (_u if d.arity == 1 else _b)(op) for op, d in DEFS.items() for name in d.scipy}
+_SCIPY_NAMES = ", ".join(f"scipy.special.{n}" for n in sorted(_BY_NAME))
 
 # The same ufuncs on traced arrays: each records its scalar handler's ops, one block per op.
 _BULK = {
@@ -181,7 +149,8 @@ def _handler(ufunc):
         raise TypeError(
             f"np.{ufunc.__name__} is not supported on traced values; supported ufuncs: "
             + ", ".join(sorted(u.__name__ for u in UFUNCS))
-            + ", scipy.special.erf/erfc"
+            + ", "
+            + _SCIPY_NAMES
         )
     return handler
 
@@ -273,6 +242,31 @@ def _matmul(a, b):
 # NumPy functions given their own meaning on traced arrays (array_functions, selects); the
 # rest run NumPy's object code. A function may answer NotImplemented: the fallback runs then.
 FUNCTIONS = {}
+
+
+def _one_op_function(op):
+    """A NumPy function that is one op elementwise but not a ufunc (np.sinc), recorded as one."""
+    scalar = (_u if DEFS[op].arity == 1 else _b)(op)
+    bulk = bulk_handler(None, scalar)
+
+    def record(*args, **kwargs):
+        if kwargs or len(args) != DEFS[op].arity:
+            return NotImplemented
+        rec = recording_of(args)
+        if rec is None:
+            return NotImplemented
+        if all(type(v) is not TracedArray for v in args):
+            return scalar(*args)
+        operands = [as_operand(rec, v) for v in args]
+        if any(x is None for x in operands):
+            return NotImplemented
+        return result(rec, bulk(rec, *operands))
+
+    return record
+
+
+ONE_OP_FUNCTIONS = {getattr(np, name): _one_op_function(op) for op, d in DEFS.items() for name in d.numpy_function}
+FUNCTIONS.update(ONE_OP_FUNCTIONS)
 
 
 def array_function(func, args, kwargs):

@@ -17,7 +17,7 @@ from numba_ad.ops.table import Op
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result, wrap
 from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
-from numba_ad.tracing.numpy_protocol import FUNCTIONS
+from numba_ad.tracing.numpy_protocol import FUNCTIONS, ONE_OP_FUNCTIONS
 from numba_ad.tracing.scalar import Condition, Traced, select
 
 _ADD, _IF_TRUE, _IF_FALSE = int(Op.ADD), int(Op.IF_TRUE), int(Op.IF_FALSE)
@@ -180,14 +180,18 @@ def clip(x, lo=None, hi=None, **kwargs):
 
 
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
-# rest run NumPy's own code as before (no other function changes meaning).
+# functions that are one op (np.sinc) record it, the rest run NumPy's own code as before (no
+# other function changes meaning).
 _SELECTS = {np.where: where, np.clip: clip}
 FUNCTIONS.update(_SELECTS)
+_SCALAR_FUNCTIONS = {**_SELECTS, **ONE_OP_FUNCTIONS}
 
 
 def _scalar_array_function(self, func, types, args, kwargs):
-    if func in _SELECTS:
-        return _SELECTS[func](*args, **kwargs)
+    if func in _SCALAR_FUNCTIONS:
+        out = _SCALAR_FUNCTIONS[func](*args, **kwargs)
+        if out is not NotImplemented:
+            return out
     if all(issubclass(t, (Traced, Condition)) for t in types):
         return func._implementation(*args, **kwargs)
     return NotImplemented  # let a TracedArray among the arguments handle it

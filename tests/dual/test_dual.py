@@ -19,8 +19,8 @@ import pytest
 from numba import njit
 
 import numba_ad as ad
+from numba_ad import fwd
 from numba_ad.dual import Dual, DualArray
-from numba_ad.dual import forward as fwd
 from numba_ad.ops.table import TABLE, Op
 from tests._support.corpus import CASES as CORPUS
 

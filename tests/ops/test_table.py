@@ -7,20 +7,22 @@ import pytest
 
 import numba_ad as ad
 from numba_ad.ops import table as ops
-from numba_ad.ops.table import FIRST_GUARD, FIRST_MATH, FIRST_UNARY, TABLE, Op
+from numba_ad.ops.table import DEFS, FIRST_MATH, SMOOTH, TABLE, Op
 from tests._support.op_tapes import one_op_tape
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
-SMOOTH_OPS = [op for op in MATH_OPS if op < FIRST_GUARD]
+SMOOTH_OPS = list(SMOOTH)
 RNG_SEED = 1234
 
 
 def test_table_and_enum_agree():
     assert set(TABLE) == set(MATH_OPS), "every non-structural op needs exactly one table row"
     for op in MATH_OPS:
-        spec = TABLE[op]
-        expected_arity = 2 if (op < FIRST_UNARY or op >= FIRST_GUARD) else 1
-        assert spec.arity == expected_arity, op
+        d = DEFS[op]
+        assert TABLE[op].arity == d.arity in (1, 2), op
+        # a unary op has nothing to say about its b (slot 0): no partial, no second partial of it
+        if d.arity == 1:
+            assert d.d_b == "0" and d.nonzero_partials()[1::2] == (0, 0), op
     assert [int(op) for op in Op] == list(range(len(Op))), "opcodes must be dense from 0"
 
 
@@ -94,6 +96,10 @@ def test_each_op_traced_through_numpy(op):
         Op.ERFC: lambda x, y: ad.erfc(x),
         Op.RECIPROCAL: lambda x, y: 1 / x if isinstance(x, float) else np.reciprocal(x),
     }
+    if DEFS[op].scipy and op not in spellings:  # SciPy's special functions are ufuncs too
+        special = pytest.importorskip("scipy.special")
+        fn = getattr(special, DEFS[op].scipy[0])
+        spellings[op] = (lambda x, y: fn(x, y)) if spec.arity == 2 else (lambda x, y: fn(x))
     spelled = spellings.get(op)
     if spelled is None:
         ufunc = getattr(np, spec.name)

@@ -17,7 +17,7 @@ from numba import njit
 
 import numba_ad as ad
 from numba_ad.api.derivative import derivative_by_taylor
-from numba_ad.ops.table import FIRST_MATH, TABLE, Op
+from numba_ad.ops.table import FIRST_MATH, NONZERO_PARTIALS, TABLE, Op
 from tests._support.op_tapes import one_op_tape
 
 special = pytest.importorskip("scipy.special")
@@ -63,7 +63,14 @@ COMPLEX = {
     Op.ERFC: lambda x, y, c: special.erfc(x),
     Op.SQUARE: lambda x, y, c: x * x,
     Op.RECIPROCAL: lambda x, y, c: 1.0 / x,
+    Op.LOGADDEXP: lambda x, y, c: np.log(np.exp(x) + np.exp(y)),
+    Op.LOGADDEXP2: lambda x, y, c: np.log(np.exp(x * LN2) + np.exp(y * LN2)) / LN2,
+    Op.EXPIT: lambda x, y, c: 1.0 / (1.0 + np.exp(-x)),
+    Op.GAMMALN: lambda x, y, c: special.loggamma(x),  # log Gamma, real where Gamma > 0 (the test domain)
+    Op.SINC: lambda x, y, c: np.sinc(x),
 }
+# No complex reference: checked in tests/ops/test_special.py, erf of the series giving back x's series.
+TAYLOR_CHECKED_ELSEWHERE = {Op.ERFINV}
 # Where each op is singular, as points in x (unary ops); binary ops are handled below.
 SINGULAR_X = {
     Op.POWC: [0.0],
@@ -82,9 +89,19 @@ SINGULAR_X = {
     Op.ARCCOSH: [1.0, -1.0],
     Op.ARCTAN: [1j, -1j],
     Op.ARCSINH: [1j, -1j],
+    Op.EXPIT: [1j * math.pi, -1j * math.pi],  # 1 + exp(-x) = 0
+    Op.GAMMALN: [0.0, -1.0, -2.0, -3.0],
 }
 ANALYTIC_OPS = [op for op in Op if op in COMPLEX]
-OTHER_OPS = [op for op in Op if op >= FIRST_MATH and op not in COMPLEX]
+OTHER_OPS = [op for op in Op if op >= FIRST_MATH and op not in COMPLEX and op not in TAYLOR_CHECKED_ELSEWHERE]
+
+
+def test_every_curved_op_has_a_complex_reference():
+    """An op with a nonzero second partial has a Taylor rule to check: without a COMPLEX entry
+    here it would be checked as piecewise linear (coefficients 2.. zero), which a missing Taylor
+    branch also gives."""
+    missing = [op.name for op in OTHER_OPS if NONZERO_PARTIALS[op][2:].any()]
+    assert not missing, f"add these ops to COMPLEX: {missing}"
 
 
 def _singular_distance(op, x0, y0, vx, vy):
@@ -99,6 +116,9 @@ def _singular_distance(op, x0, y0, vx, vy):
         return along([0.0], y0, vy)
     if op == Op.POW:
         return along([0.0], x0, vx)
+    if op in (Op.LOGADDEXP, Op.LOGADDEXP2):  # exp(s x) + exp(s y) = 0: s (x - y) = (2k + 1) i pi
+        s = 1.0 if op == Op.LOGADDEXP else LN2
+        return along([1j * math.pi / s, -1j * math.pi / s], x0 - y0, vx - vy)
     if op in (Op.HYPOT, Op.ARCTAN2):  # x^2 + y^2 = 0, and y = 0 for x / y
         roots = np.roots([vx * vx + vy * vy, 2 * (x0 * vx + y0 * vy), x0 * x0 + y0 * y0])
         d = min(abs(r) for r in roots)
