@@ -5,6 +5,7 @@
 and Recorder) and ``derivative`` (derivatives of any order of scalar functions).
 """
 
+from numba_ad.api.compositions import log_softmax, logsumexp, softplus, xlogy
 from numba_ad.api.derivative import derivative, derivative_by_taylor
 from numba_ad.api.function import Function, function
 from numba_ad.api.record import trace
@@ -14,6 +15,9 @@ from numba_ad.api.transforms import (
     Transformed,
     erf,
     erfc,
+    erfinv,
+    expit,
+    gammaln,
     grad,
     hessian,
     hvp,
@@ -32,13 +36,20 @@ __all__ = [
     "derivative_by_taylor",
     "erf",
     "erfc",
+    "erfinv",
+    "expit",
     "function",
+    "gammaln",
     "grad",
     "hessian",
     "hvp",
     "jacobian",
     "jvp",
+    "log_softmax",
+    "logsumexp",
+    "softplus",
     "trace",
     "value_and_grad",
     "vjp",
+    "xlogy",
 ]

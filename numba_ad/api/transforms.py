@@ -3,14 +3,13 @@
 grad, value_and_grad, jacobian, hessian and hvp are transformations served by
 function.Function, which caches one tape per branch of f."""
 
-import math
-
 import numpy as np
 
 from numba_ad.api.function import Function
 from numba_ad.api.record import trace
 from numba_ad.api.tape import Tape
-from numba_ad.ops.table import Op
+from numba_ad.dual.scalar import PY_FUNCTIONS, Dual
+from numba_ad.ops.table import DEFS, Op
 from numba_ad.tracing.array import TracedArray, wrap
 from numba_ad.tracing.scalar import Recording, Traced, _unary
 from numba_ad.tracing.trace import output_slots
@@ -151,23 +150,29 @@ def _real_scalar(value, what):
     return number
 
 
-def _special(op, scalar_fn, name):
+def _special(op):
+    """The op's scipy.special function for users without SciPy (and for Duals): one op on traced
+    values, the op's own scalar evaluator on numbers, elementwise on arrays."""
+    d = DEFS[op]
+    name, scalar = d.scipy[0], d.scalar
+
     def fn(x):
         if type(x) is Traced:
             return _unary(int(op), x)
         if type(x) is TracedArray:
             return wrap(np.frompyfunc(fn, 1, 1)(x._data))
+        if type(x) is Dual:
+            return PY_FUNCTIONS[d.dual](x)
         if np.ndim(x) == 0:
-            return scalar_fn(float(x))
-        return np.vectorize(scalar_fn, otypes=[np.float64])(x)
+            return scalar(float(x), 0.0, 0.0)
+        return np.vectorize(lambda v: scalar(v, 0.0, 0.0), otypes=[np.float64])(x)
 
     fn.__name__ = name
     fn.__doc__ = (
-        f"{name}(x): recorded as one op on traced values, math.{name} on numbers "
-        f"(elementwise on arrays). NumPy has no {name}; scipy.special.{name} records too."
+        f"{name}(x): recorded as one op on traced values, elementwise on arrays, its Dual rule on "
+        f"Duals. NumPy has no {name}; scipy.special.{name} records the same op."
     )
     return fn
 
 
-erf = _special(Op.ERF, math.erf, "erf")
-erfc = _special(Op.ERFC, math.erfc, "erfc")
+erf, erfc, expit, erfinv, gammaln = (_special(op) for op in (Op.ERF, Op.ERFC, Op.EXPIT, Op.ERFINV, Op.GAMMALN))
