@@ -61,7 +61,14 @@ UNARY = {
     "trunc": ((-3.0, 3.0), lambda x: 0.0),
     "degrees": ((-3.0, 3.0), lambda x: 180.0 / math.pi),
     "radians": ((-3.0, 3.0), lambda x: math.pi / 180.0),
+    "lgamma": ((0.2, 5.0), lambda x: _psi(x)),
 }
+
+
+def _psi(x):
+    return pytest.importorskip("scipy.special").psi(x)
+
+
 NOT_IN_NUMBA = {"cbrt"}  # numba 0.68 has no math.cbrt: traced only, not compiled
 STEPPED = {"floor", "ceil", "trunc"}  # finite differences see no step between x0 and x0 +- eps
 
