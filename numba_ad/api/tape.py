@@ -15,8 +15,7 @@ from numba_ad._inputs import _vector, as_real_array
 from numba_ad.api.batch import BatchMethods
 from numba_ad.errors import BranchChangedError
 from numba_ad.ops.table import Op
-from numba_ad.tape import drivers
-from numba_ad.tape import sparsity as second_order
+from numba_ad.tape import drivers, sparsity
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
 from numba_ad.tape.optimize import optimize_arrays
 
@@ -99,13 +98,13 @@ class Tape(BatchMethods):
     def compile(self, straight_line=None, nest=None):
         """A CompiledTape: this tape written out as numba source (compile/compiled.py), cached on disk.
 
-        Tapes of up to compile_straight.MAX_STRAIGHT_OPS math ops become straight-line code
+        Tapes of up to compile.straight.MAX_STRAIGHT_OPS math ops become straight-line code
         (every value a local); larger ones become loops over the runs that array tracing
         records. `straight_line` True or False chooses instead. A loop whose body would be
         written out long (array code over two short axes, as GMM's (n, K, d)) becomes a loop
         over inner loops; `nest` True or False forces that or forbids it. A loop-style trace
         compiles to a loop over the copies of its repeated body. Raises
-        compile_plan.NotCompilable when a large tape has too little regular structure (a
+        NotCompilable when a large tape has too little regular structure (a
         loop-style trace whose iterations differ): trace it array-style instead.
         """
         from numba_ad.compile.compiled import CompiledTape
@@ -302,7 +301,7 @@ class Tape(BatchMethods):
         n = self.n_inputs
         state = self._second_order
         if "plan" not in state:
-            state["plan"] = second_order.hessian_plan(self.arrays)
+            state["plan"] = sparsity.hessian_plan(self.arrays)
         plan = state["plan"]
         out = np.empty((n, n))
         if plan is None:

@@ -203,7 +203,7 @@ def hessian_into(tape, x, p, weights, seed, colors, ptr, idx, work, lanes_dot, l
     """The Hessian (n, n) of sum_i weights[i] F_i at x into out, from the HVPs H seed.
 
     Dense: seed is the identity, ptr is empty and compressed may be out itself. Compressed
-    (second_order.hessian_plan): seed (n, C) sums the unit vectors of each colour, ptr/idx
+    (sparsity.hessian_plan): seed (n, C) sums the unit vectors of each colour, ptr/idx
     list the rows of each column that can be nonzero (CSR by column) and colors the colour
     of each column; then out[i, j] = (H seed)[i, colors[j]] on the pattern, 0 elsewhere.
     """

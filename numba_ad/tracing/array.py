@@ -4,8 +4,8 @@
 at the recording point; both have the array's shape and live on one Recording. Everything
 that only moves elements around (indexing, slicing, reshape, transpose, stores) works on both
 arrays with NumPy and records nothing; arithmetic goes through NumPy's ufunc and function
-protocols, which tracing_arrays attaches (``__array_ufunc__``, ``__array_function__``) and
-which record blocks of ops (array_ufuncs, array_ops).
+protocols, which numpy_protocol attaches (``__array_ufunc__``, ``__array_function__``) and
+which record blocks of ops (ufuncs, array_ops).
 
 Reading one element (``x[i]``, iteration) gives a ``Traced`` scalar: loop-style code records
 scalar ops as before. Converting to a NumPy object array of Traced (``to_objects``) is the

@@ -1,6 +1,6 @@
 """NumPy functions on traced arrays, in bulk: reductions, products, and moves of elements.
 
-Registered into ``tracing_arrays.FUNCTIONS`` at import. Each answers NotImplemented for
+Registered into ``numpy_protocol.FUNCTIONS`` at import. Each answers NotImplemented for
 what it does not cover (``out=``, ``initial=``, more than 2-D for dot...), and NumPy's own
 object-array code runs instead (``fallback``), recording element by element.
 

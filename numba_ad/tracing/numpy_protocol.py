@@ -3,7 +3,7 @@
 ``TracedArray`` is slot-backed: an int32 array of the slots its elements live in and a
 float64 array of their values at the recording point (same shape), on one Recording. A
 ufunc on traced arrays broadcasts both with NumPy and records one block of ops
-(array_ufuncs, array_ops); indexing, slicing, reshaping and stores are index manipulations
+(ufuncs, array_ops); indexing, slicing, reshaping and stores are index manipulations
 that record nothing. ``x[i]`` gives a ``Traced`` scalar, so loop-style code records op by op
 as before (scalar ops on Traced go through the table below).
 
@@ -12,7 +12,7 @@ x[:-1])**2)``, traces 0.9 M ops in 2.3-5 ms at n = 1e5 and 9 M ops in 28-40 ms a
 (about 200-380 M ops/s); its loop form takes 0.64 µs per op (n = 1000), 0.66 before
 TracedArray was slot-backed.
 
-NumPy functions with a bulk meaning are in ``FUNCTIONS`` (array_functions, selects); any
+NumPy functions with a bulk meaning are in ``FUNCTIONS`` (numpy_functions, selects); any
 other function, and any ufunc call the bulk code cannot take (object arrays of conditions,
 ufunc methods other than reduce/accumulate), runs NumPy's own object-array code on the
 elements (``fallback``), which records element by element, and the result is packed back
@@ -43,7 +43,7 @@ from numba_ad.tracing.ufuncs import COMPARISONS, LOGICAL, REDUCTIONS, bulk_handl
 
 def _u(op):
     handler = lambda x: _unary(int(op), x)  # noqa: E731
-    handler.op = int(op)  # array_ufuncs records the same op in bulk
+    handler.op = int(op)  # ufuncs records the same op in bulk
     return handler
 
 
@@ -239,7 +239,7 @@ def _matmul(a, b):
     return result(rec, ao.matmul(rec, x, y))
 
 
-# NumPy functions given their own meaning on traced arrays (array_functions, selects); the
+# NumPy functions given their own meaning on traced arrays (numpy_functions, selects); the
 # rest run NumPy's object code. A function may answer NotImplemented: the fallback runs then.
 FUNCTIONS = {}
 

@@ -2,9 +2,9 @@
 
 Pure Python: this module never imports or calls a kernel. A ``Traced`` scalar knows its
 slot on the tape and its value at the recording point; every operator, NumPy ufunc and
-math dunder on it appends one op to a ``Recording``. ``TracedArray`` (array_traced) holds
+math dunder on it appends one op to a ``Recording``. ``TracedArray`` (tracing.array) holds
 the slots and values of a whole array, so that user code can index, slice, iterate and call
-NumPy on ``x``; NumPy calls on it append whole blocks of ops (array_ufuncs, array_ops).
+NumPy on ``x``; NumPy calls on it append whole blocks of ops (ufuncs, array_ops).
 
 Comparisons return a ``Comparison``; only when Python asks for its truth (``if``,
 ``while``, ``and``, ``max()``...) is a guard op recorded, holding the outcome seen here.
@@ -31,7 +31,7 @@ class Recording(BulkRecording):
     """The growing buffers of one trace.
 
     Scalar ops append to one Python list per tape field (``push``, the loop-style hot path);
-    whole arrays of ops arrive as NumPy arrays (``block``, from array_recording), which first
+    whole arrays of ops arrive as NumPy arrays (``block``, from tracing.bulk), which first
     move the lists into a chunk of arrays. The next op's slot is ``_base + len(self.op)``,
     ``_base`` counting the slots already moved into chunks.
     """

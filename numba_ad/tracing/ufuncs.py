@@ -1,6 +1,6 @@
 """NumPy ufuncs on traced arrays, recorded in bulk: one block of ops per ufunc call.
 
-``bulk_handler`` turns each scalar handler of tracing_arrays.UFUNCS into a function of
+``bulk_handler`` turns each scalar handler of numpy_protocol.UFUNCS into a function of
 Operands (array_ops) recording the same ops in blocks: a one-op handler carries its op, the
 few composite ones (powers, floor_divide, remainder, degrees) are written out here.
 Comparisons give a lazy ``CompareArray`` and the logical ufuncs combine conditions lazily
@@ -29,7 +29,7 @@ def _remainder(rec, x, y):
     return ao.binary(rec, int(Op.SUB), x, product, "remainder")
 
 
-# Ufuncs whose scalar handler is more than one op (tracing_arrays.UFUNCS), in bulk.
+# Ufuncs whose scalar handler is more than one op (numpy_protocol.UFUNCS), in bulk.
 _COMPOSITE = {
     np.power: ao.power,
     np.float_power: ao.power,
@@ -45,7 +45,7 @@ def bulk_handler(ufunc, scalar_handler):
     """The bulk twin of a scalar ufunc handler: f(rec, *Operands) -> Operand."""
     if ufunc in _COMPOSITE:
         return _COMPOSITE[ufunc]
-    op = scalar_handler.op  # a one-op handler (tracing_arrays._u, _b)
+    op = scalar_handler.op  # a one-op handler (numpy_protocol._u, _b)
     if ARITY[op] == 1:
         return lambda rec, x: ao.unary(rec, op, x)
     name = ufunc.__name__ if ufunc is not None else TABLE[Op(op)].name

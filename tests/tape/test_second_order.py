@@ -20,8 +20,10 @@ import numba_ad as ad  # noqa: E402
 from numba_ad.api import transforms as functions
 from numba_ad.ops import table as ops
 from numba_ad.ops.table import FIRST_MATH, NONZERO_PARTIALS, SMOOTH, TABLE, Op  # noqa: E402
-from numba_ad.tape import drivers  # noqa: E402
-from numba_ad.tape import sparsity as second_order
+from numba_ad.tape import (
+    drivers,  # noqa: E402
+    sparsity,
+)
 from tests._support.corpus import CASES  # noqa: E402
 from tests._support.op_tapes import one_op_tape  # noqa: E402
 
@@ -216,7 +218,7 @@ def test_hessian_of_a_tridiagonal_problem_is_compressed():
     n = 50
     rng = np.random.default_rng(3)
     tape = ad.trace(p1, rng.uniform(-1, 1, n))
-    seed, colors, ptr, idx = second_order.hessian_plan(tape.arrays)
+    seed, colors, ptr, idx = sparsity.hessian_plan(tape.arrays)
     assert seed.shape == (n, 3), "a tridiagonal Hessian needs 3 colours"
     assert ptr[-1] == 3 * n - 2
     x = rng.uniform(-1, 1, n)
@@ -232,7 +234,7 @@ def test_hessian_of_a_tridiagonal_problem_is_compressed():
 
 def test_dense_hessians_are_not_compressed():
     tape = ad.trace(lambda x: np.sum(x) ** 3, np.ones(6))
-    assert second_order.hessian_plan(tape.arrays) is None
+    assert sparsity.hessian_plan(tape.arrays) is None
     np.testing.assert_allclose(tape.hessian(np.full(6, 0.5)), np.full((6, 6), 6 * 3.0), rtol=1e-15)
 
 
@@ -496,7 +498,7 @@ def test_random_graphs_hessian_identities(problem):
     H = tape.hessian(x, **kw)
     scale = max(1.0, float(np.max(np.abs(dense), initial=0.0))) * (1.0 + tr.max_abs) ** 2
     np.testing.assert_allclose(H, dense, rtol=1e-12, atol=1e-12 * scale, err_msg=str(graph))
-    plan = second_order.hessian_plan(tape.arrays)
+    plan = sparsity.hessian_plan(tape.arrays)
     if plan is not None:  # outside the sparsity pattern both are exactly zero
         _, _, ptr, idx = plan
         outside = np.ones_like(H, dtype=bool)
