@@ -18,13 +18,12 @@ took 1.2 s to compile against 0.08 s for these small kernels (measured with sin,
 log). ``tests/dual/test_dual.py`` checks every rule against the tape instead.
 """
 
-import math
-
 import numpy as np
 
 from numba_ad._config import kernel, kernel_inline
 from numba_ad.dual import _rules
 from numba_ad.dual._rules import *  # noqa: F403  (one kernel per op)
+from numba_ad.ops.rules import _RECIPROCAL, _SQUARE, POWER_ONE, POWER_SAME, power_op
 
 
 # ---------------------------------------------------------------------------------------
@@ -67,16 +66,16 @@ def remainder(x, y):
 
 @kernel
 def power_const(x, c):
-    """(x ** c, d/dx) with the op the tracer records for x ** c (docs/conventions.md "Powers")."""
-    if math.isfinite(c) and c == math.floor(c):
-        if c == 0.0:
-            return 1.0, 0.0  # x**0 == 1 for every x, NaN included; constant
-        if c == 1.0:
-            return x, 1.0
-        if c == 2.0:
-            return _rules.square(x)
-        if c == -1.0:
-            return _rules.reciprocal(x)
+    """(x ** c, d/dx) with the op the tracer records for x ** c (ops.rules.power_op)."""
+    code = power_op(c)
+    if code == POWER_ONE:
+        return 1.0, 0.0  # x**0 == 1 for every x, NaN included; constant
+    if code == POWER_SAME:
+        return x, 1.0
+    if code == _SQUARE:
+        return _rules.square(x)
+    if code == _RECIPROCAL:
+        return _rules.reciprocal(x)
     return _rules.powc(x, c)  # POWI, POWC
 
 

@@ -15,6 +15,30 @@ import math
 
 from numba_ad._config import kernel, kernel_inline
 from numba_ad.ops import special
+from numba_ad.ops.codes import Op
+
+# -- which op x ** c records -----------------------------------------------------------------
+POWER_ONE, POWER_SAME = -1, -2  # x ** 0 is the constant 1 (NaN included); x ** 1 is x itself
+_SQUARE, _RECIPROCAL, _POWI, _POWC = int(Op.SQUARE), int(Op.RECIPROCAL), int(Op.POWI), int(Op.POWC)
+
+
+@kernel_inline
+def power_op(c):
+    """The opcode x ** c records for a constant exponent c, or POWER_ONE / POWER_SAME: the one
+    decision the scalar tracer, the array tracer and the Dual numbers all take from here
+    (docs/conventions.md, "Powers"). Integers are exact special cases, then POWI (negative
+    bases work); any other exponent is POWC."""
+    if math.isfinite(c) and c == math.floor(c):
+        if c == 0.0:
+            return POWER_ONE
+        if c == 1.0:
+            return POWER_SAME
+        if c == 2.0:
+            return _SQUARE
+        if c == -1.0:
+            return _RECIPROCAL
+        return _POWI
+    return _POWC
 
 
 # -- values --------------------------------------------------------------------------------

@@ -14,17 +14,18 @@ NumPy's object-array reductions run it, so a replay of array code and of loop co
 same values to the bit (derivatives to rounding: adjoints add up in another order).
 """
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from numba_ad.ops.rules import POWER_ONE, POWER_SAME, power_op
 from numba_ad.ops.table import TABLE, Op
 from numba_ad.tape.arrays import INDEX_DTYPE
 
 _ADD, _SUB, _MUL, _DIV = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV)
-_SQUARE, _RECIPROCAL, _POWI, _POWC = int(Op.SQUARE), int(Op.RECIPROCAL), int(Op.POWI), int(Op.POWC)
+_POWI, _POWC = int(Op.POWI), int(Op.POWC)
+_power_op = power_op.py_func  # the kernel's own Python code
 _REFERENCE = {int(op): spec.reference for op, spec in TABLE.items()}
 
 
@@ -83,12 +84,8 @@ def copy(x):
 
 
 # ---------------------------------------------------------------------------------------
-# Powers: the exponent special cases of tracing._power, element by element.
+# Powers: the op of x ** c is ops.rules.power_op's decision, element by element.
 # ---------------------------------------------------------------------------------------
-def _integer_power_op(n):
-    return {2: _SQUARE, -1: _RECIPROCAL}.get(n, _POWI)
-
-
 def power(rec, x, y):
     if y.slots is None:
         if y.values.ndim == 0:
@@ -100,15 +97,12 @@ def power(rec, x, y):
 
 
 def _constant_power(rec, x, c):
-    if math.isfinite(c) and c == int(c):
-        n = int(c)
-        if n == 0:  # x**0 == 1 for every x, NaN included: a constant, no op
-            return constant(np.ones(x.values.shape))
-        if n == 1:
-            return copy(x)
-        op = _integer_power_op(n)
-        return unary(rec, op, x, float(n) if op == _POWI else 0.0)
-    return unary(rec, _POWC, x, c)
+    op = _power_op(c)
+    if op == POWER_ONE:  # x**0 == 1 for every x, NaN included: a constant, no op
+        return constant(np.ones(x.values.shape))
+    if op == POWER_SAME:
+        return copy(x)
+    return unary(rec, op, x, c if op in (_POWI, _POWC) else 0.0)
 
 
 def unary_c(rec, op, x, c):
@@ -124,9 +118,10 @@ def _constant_powers(rec, x, c):
     shape = broadcast_shape("power", x.values.shape, c.shape)
     c = np.broadcast_to(c, shape)
     xs, xv = np.broadcast_to(slots_of(rec, x), shape), np.broadcast_to(x.values, shape)
-    integer = np.isfinite(c) & (c == np.trunc(np.where(np.isfinite(c), c, 0.0)))
-    one, keep = integer & (c == 0.0), integer & (c == 1.0)
-    ops = np.where(integer, np.where(c == 2.0, _SQUARE, np.where(c == -1.0, _RECIPROCAL, _POWI)), _POWC)
+    exponents, which = np.unique(c, return_inverse=True)
+    codes = np.array([_power_op(float(e)) for e in exponents], dtype=np.int64)[which.reshape(c.shape)]
+    one, keep = codes == POWER_ONE, codes == POWER_SAME
+    ops = codes
     record = ~(one | keep)
     ops, base, exponent = ops[record], xv[record], c[record]
     consts = np.where((ops == _POWI) | (ops == _POWC), exponent, 0.0)

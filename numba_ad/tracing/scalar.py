@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 
+from numba_ad.ops.rules import POWER_ONE, POWER_SAME, power_op
 from numba_ad.ops.table import SCALAR, Op
 from numba_ad.tape.arrays import GuardInfo
 from numba_ad.tracing.bulk import BulkRecording
@@ -117,24 +118,21 @@ def _unary(op, x, c=0.0):
     return x._rec.push(op, x.slot, 0, c, SCALAR[op](x.value, 0.0, c))
 
 
+_power_op = power_op.py_func  # the kernel's own Python code: one decision, no compiled call
+_CONSTANT_POWERS = (int(Op.POWI), int(Op.POWC))  # the ops that keep c as their constant
+
+
 def _power(x, y):
     if type(y) is not Traced:
         c = _number(y)
         if c is None:
             return NotImplemented
-        if math.isfinite(c) and c == int(c):
-            n = int(c)
-            # Integer exponents: exact special cases, then POWI (negative bases work).
-            if n == 0:
-                return 1.0  # x**0 == 1 for every x, NaN included
-            if n == 1:
-                return x
-            if n == 2:
-                return _unary(int(Op.SQUARE), x)
-            if n == -1:
-                return _unary(int(Op.RECIPROCAL), x)
-            return _unary(int(Op.POWI), x, float(n))
-        return _unary(int(Op.POWC), x, c)
+        op = _power_op(c)
+        if op == POWER_ONE:
+            return 1.0  # x**0 == 1 for every x, NaN included
+        if op == POWER_SAME:
+            return x
+        return _unary(op, x, c if op in _CONSTANT_POWERS else 0.0)
     if type(x) is not Traced:
         c = _number(x)
         if c is None:
