@@ -24,11 +24,9 @@ import math
 import numpy as np
 
 from numba_ad._config import kernel
+from numba_ad.ops.constants import LN2, SQRT_PI_OVER_2, TWO_OVER_SQRT_PI
 
-LN2 = math.log(2.0)
 LOG2E = 1.4426950408889634074  # NPY_LOG2E, 1 / ln 2 as NumPy's logaddexp2 uses it
-SQRT_PI_OVER_2 = 0.5 * math.sqrt(math.pi)
-TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Taylor-mode rules of the special-function ops (values and partials: ops/special.py).
 
-Each rule has the contract of a branch of `taylor` in ops/table.py: X is [n_slots, D + 1], row ia
+Each rule has the contract of a branch of `taylor` in ops/taylor.py: X is [n_slots, D + 1], row ia
 (and ib) the complete series of the operand(s), row i the result, whose X[i, 0] (the value) and
 X[i, 1] (the tangent d_a x_1 + d_b y_1) the caller has written; the rule writes X[i, 2..D] and
 nothing else of X. S is scratch, at least [3, D + 1] (the rows each rule uses are in its
@@ -8,12 +8,15 @@ docstring). A product term is computed only where neither factor is zero (the sw
 structural-zero rule). Where the op has no series at the point (erfinv at +-1, a pole of
 gammaln, a NaN or infinite operand) coefficients 2..D are NaN.
 
-The small series helpers repeat those of ops/table.py on purpose: that module imports this one.
+The series products are ops/series.py's, shared with ops/taylor.py.
 """
 
 import math
 
 from numba_ad._config import kernel, kernel_inline
+from numba_ad.ops.series import conv as _conv
+from numba_ad.ops.series import fill as _fill
+from numba_ad.ops.series import wconv as _wconv
 from numba_ad.ops.special import (
     LN2,
     SQRT_PI_OVER_2,
@@ -22,36 +25,6 @@ from numba_ad.ops.special import (
     polygamma,
     sinc_coefficient,
 )
-
-
-@kernel_inline
-def _conv(P, p, Q, q, k, lo, hi):
-    """sum_{j=lo..hi} P[p, j] Q[q, k - j]: coefficient k of a product of series."""
-    s = 0.0
-    for j in range(lo, hi + 1):
-        u = P[p, j]
-        w = Q[q, k - j]
-        if u != 0.0 and w != 0.0:
-            s += u * w
-    return s
-
-
-@kernel_inline
-def _wconv(P, p, Q, q, k, lo, hi):
-    """sum_{j=lo..hi} j P[p, j] Q[q, k - j]: the same with P differentiated (j P_j)."""
-    s = 0.0
-    for j in range(lo, hi + 1):
-        u = P[p, j]
-        w = Q[q, k - j]
-        if u != 0.0 and w != 0.0:
-            s += j * u * w
-    return s
-
-
-@kernel_inline
-def _fill(Z, z, k0, value):
-    for k in range(k0, Z.shape[1]):
-        Z[z, k] = value
 
 
 @kernel_inline

@@ -11,6 +11,9 @@ import math
 from numba_ad._config import kernel, kernel_inline
 from numba_ad.ops.codes import Op
 from numba_ad.ops.constants import LN2, LN10, TWO_OVER_SQRT_PI
+from numba_ad.ops.series import conv as _conv
+from numba_ad.ops.series import fill as _fill
+from numba_ad.ops.series import wconv as _wconv
 from numba_ad.ops.special_taylor import (
     taylor_erfinv,
     taylor_expit,
@@ -36,30 +39,6 @@ from numba_ad.ops.special_taylor import (
 # with the recurrence helpers inlined, 85 with rows (4.7 s to compile `taylor`); inlining
 # the per-op helpers too gave 78 ns/op for 8.8 s of compiling, and `taylor` itself 40 s.
 # ---------------------------------------------------------------------------------------
-@kernel_inline
-def _conv(P, p, Q, q, k, lo, hi):
-    """sum_{j=lo..hi} P[p, j] Q[q, k - j]: coefficient k of a product of series."""
-    s = 0.0
-    for j in range(lo, hi + 1):
-        u = P[p, j]
-        w = Q[q, k - j]
-        if u != 0.0 and w != 0.0:
-            s += u * w
-    return s
-
-
-@kernel_inline
-def _wconv(P, p, Q, q, k, lo, hi):
-    """sum_{j=lo..hi} j P[p, j] Q[q, k - j]: the same with P differentiated (j P_j)."""
-    s = 0.0
-    for j in range(lo, hi + 1):
-        u = P[p, j]
-        w = Q[q, k - j]
-        if u != 0.0 and w != 0.0:
-            s += j * u * w
-    return s
-
-
 @kernel_inline
 def _exp_rec(U, u, W, w, k):
     """Coefficient k >= 1 of z with z' = u' w: (1/k) sum_{j=1..k} j u_j w_{k-j}."""
@@ -91,12 +70,6 @@ def _power_rec(U, u, Z, z, r, k):
         if uj != 0.0 and zj != 0.0:
             s += (j * (r + 1.0) - k) * uj * zj
     return s / (k * U[u, 0])
-
-
-@kernel_inline
-def _fill(Z, z, k0, value):
-    for k in range(k0, Z.shape[1]):
-        Z[z, k] = value
 
 
 @kernel_inline
