@@ -26,6 +26,7 @@ an opcode does not (an older numba_ad refuses a file that uses it, by its code a
 import os
 import zipfile
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def load_arrays(path: str | os.PathLike) -> tuple[TapeArrays, bool]:
     return arrays, scalar_output
 
 
-def _fail(path: Path, message: str) -> None:
+def _fail(path: Path, message: str) -> NoReturn:
     raise ValueError(f"{path}: {message}")
 
 
@@ -107,7 +108,10 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             try:
                 contents[key] = loaded[key]
             except (ValueError, EOFError, zipfile.BadZipFile) as error:  # an object array, a damaged member
-                raise ValueError(f"{path}: array {key!r} cannot be read without pickles: {error}") from None
+                raise ValueError(
+                    f"{path}: array {key!r} cannot be read (a damaged archive, or an object array, "
+                    f"which is never unpickled): {error}"
+                ) from None
     return contents
 
 
