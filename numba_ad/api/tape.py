@@ -8,6 +8,9 @@ allocates only its result), calls one driver per request and turns a failed guar
 A Tape's buffers make it unsafe to evaluate one Tape from several threads at once.
 """
 
+import os
+from pathlib import Path
+
 import numpy as np
 from numba import typeof
 
@@ -17,6 +20,7 @@ from numba_ad.errors import BranchChangedError
 from numba_ad.ops.table import Op
 from numba_ad.tape import drivers, sparsity
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
+from numba_ad.tape.format import load_arrays, save_arrays
 from numba_ad.tape.optimize import optimize_arrays
 
 MAX_LANES = 32  # directions per tangent/adjoint block: [n_slots, 32] measured 0.45 ns/op/lane
@@ -61,6 +65,17 @@ class Tape(BatchMethods):
         if scalar_output and arrays.outputs.shape[0] != 1:
             raise ValueError(f"a scalar tape has one output; these arrays have {arrays.outputs.shape[0]}")
         return cls(arrays, scalar_output)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write this tape to the file `path` (one .npz archive); return the path written.
+
+        The file is written where `path` says, with no ``.npz`` appended (np.savez would add
+        one), so ``numba_ad.load(path)`` reads it back. It holds the tape's arrays, whether it
+        is a scalar tape, and a format version and the names of its opcodes, which the load
+        checks (numba_ad/tape/format.py). The tape is left unchanged; guard texts and file:line
+        locations are not saved (a loaded tape describes a guard by its comparison op).
+        """
+        return save_arrays(path, self.arrays, self.scalar_output)
 
     # -- sizes ----------------------------------------------------------------------------
     n_inputs = property(lambda self: self.arrays.inputs.shape[0], doc="n, the length of x")
@@ -469,4 +484,15 @@ class Tape(BatchMethods):
         return lanes
 
 
-__all__ = ["Tape", "TapeArrays"]
+def load(path: str | os.PathLike) -> Tape:
+    """The Tape saved at `path` by :meth:`Tape.save` (or by the older np.savez recipe), validated.
+
+    Raises ValueError naming the file and what is wrong when it is not a tape file, was written
+    by a newer numba_ad (an unknown format version), uses an opcode this numba_ad does not know
+    or knows under another name, or fails the checks of :meth:`Tape.from_arrays`.
+    """
+    arrays, scalar_output = load_arrays(path)
+    return Tape(arrays, scalar_output)
+
+
+__all__ = ["Tape", "TapeArrays", "load"]

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from numba_ad.ops.table import ARITY, COMPARISONS, FIRST_MATH, KNOWN, N_CODES, TABLE, Op
+from numba_ad.ops.table import ARITY, COMPARISONS, FIRST_MATH, TABLE, Op
 
 OP_DTYPE = np.uint8
 INDEX_DTYPE = np.int32
@@ -53,6 +53,28 @@ _DTYPES = dict(
     params=INDEX_DTYPE,
     guards=INDEX_DTYPE,
 )
+
+
+# Known opcodes are the members of Op, not a range: codes are append-only and may leave gaps.
+# A lookup table over every value an OP_DTYPE can hold (the op field is cast to it first).
+_KNOWN_OPCODES = np.zeros(np.iinfo(OP_DTYPE).max + 1, dtype=bool)
+_KNOWN_OPCODES[[int(op) for op in Op if 0 <= int(op) < _KNOWN_OPCODES.shape[0]]] = True
+
+
+def is_known_opcode(code: int) -> bool:
+    """True when `code` is the value of a member of Op (an opcode this numba_ad can replay)."""
+    return 0 <= code < _KNOWN_OPCODES.shape[0] and bool(_KNOWN_OPCODES[code])
+
+
+def known_opcodes_text() -> str:
+    """The known opcodes as ranges, for messages: ``0..50`` (``0..50, 60`` once a code leaves a gap)."""
+    runs: list[list[int]] = []
+    for code in np.flatnonzero(_KNOWN_OPCODES).tolist():
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return ", ".join(f"{lo}..{hi}" if hi > lo else f"{lo}" for lo, hi in runs)
 
 
 def _fail(message):
@@ -94,10 +116,10 @@ def validated(arrays):
             _fail(f"field {name!r} has length {getattr(t, name).shape[0]}, 'op' has {n_slots}")
     if n_slots == 0 or t.op[0] != Op.CONST or t.c[0] != 0.0:
         _fail("slot 0 must be the constant 0.0")
-    unknown = (t.op >= N_CODES) | ~KNOWN[np.minimum(t.op, N_CODES - 1)]
+    unknown = ~_KNOWN_OPCODES[t.op]
     if unknown.any():
         i = int(np.argmax(unknown))
-        _fail(f"slot {i} has opcode {t.op[i]}, which this numba_ad does not know (valid: the codes of numba_ad.Op)")
+        _fail(f"slot {i} has opcode {t.op[i]}, which this numba_ad does not know (known: {known_opcodes_text()})")
     slots = np.arange(n_slots)
     math = t.op >= FIRST_MATH
     # Topological order: every op reads only earlier slots, so one forward pass suffices.
