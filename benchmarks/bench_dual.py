@@ -27,8 +27,8 @@ import pytest
 from ad_bench_problems import PROBLEMS, complex_step_gradient, points, quick_mode
 from numba import njit
 
-from numba_ad.dual import Dual, DualArray
 from numba_ad import fwd
+from numba_ad.dual import Dual, DualArray
 
 SIZES = (10,) if quick_mode() else (10, 1000)
 CASES = [(name, n) for name in PROBLEMS for n in SIZES]

@@ -12,8 +12,8 @@ import numpy as np
 from numba import njit
 
 import numba_ad as ad
-from numba_ad.dual import Dual, DualArray
 from numba_ad import fwd
+from numba_ad.dual import Dual, DualArray
 
 
 def section(title):

@@ -1,9 +1,12 @@
 """What every layer that takes user arrays does first: check they are real and make them float64."""
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def as_real_array(value, name):
+def as_real_array(value: ArrayLike, name: str) -> np.ndarray:
     """`value` as a C-contiguous float64 array; TypeError for non-real input."""
     try:
         arr = np.asarray(value)
@@ -17,7 +20,7 @@ def as_real_array(value, name):
     return np.asarray(arr, dtype=np.float64, order="C")  # ascontiguousarray would make 0-d 1-d
 
 
-def _vector(value, n, name):
+def _vector(value: ArrayLike, n: int, name: str) -> np.ndarray:
     arr = as_real_array(value, name)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},); got shape {arr.shape}")

@@ -1,5 +1,7 @@
 """Exceptions raised by numba_ad."""
 
+from __future__ import annotations
+
 
 class BranchChangedError(ValueError):
     """A replay left the control flow recorded on the tape.
@@ -14,7 +16,7 @@ class BranchChangedError(ValueError):
         ``file:line`` of the user code that made the comparison.
     """
 
-    def __init__(self, guard, comparison, location, recorded):
+    def __init__(self, guard: int, comparison: str, location: str, recorded: bool) -> None:
         self.guard = guard
         self.comparison = comparison
         self.location = location
@@ -37,7 +39,7 @@ class OffBranchSignal(BranchChangedError):
     not know which guard changed first; CompiledTape's methods replace this error with the
     one the tape gives (which guard, where), the raw ``gradient_kernel`` raises it as is."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         ValueError.__init__(
             self,
             "branch changed: x left the control flow recorded on the compiled tape "

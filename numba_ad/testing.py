@@ -1,11 +1,25 @@
 """Checking derivatives: what numba_ad's own tests use, shipped for users' functions."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from numba_ad.api.record import trace
 
 
-def check_grads(f, x, params=None, n_directions=3, eps=1e-6, rtol=1e-5, atol=1e-8, seed=0):
+def check_grads(
+    f: Callable,
+    x: ArrayLike,
+    params: ArrayLike | None = None,
+    n_directions: int = 3,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    seed: int = 0,
+) -> None:
     """Check numba_ad's derivatives of f at x; raise AssertionError describing any mismatch.
 
     Three independent checks, cheap at any n:
@@ -52,7 +66,7 @@ def check_grads(f, x, params=None, n_directions=3, eps=1e-6, rtol=1e-5, atol=1e-
             )
 
 
-def _assert_close(actual, expected, rtol, atol, what):
+def _assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float, what: str) -> None:
     if actual.shape != expected.shape:
         raise AssertionError(f"{what}: shapes differ, {actual.shape} vs {expected.shape}")
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True):

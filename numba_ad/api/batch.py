@@ -4,8 +4,13 @@ Policy only (validation, block size, raising); the kernels are in tape/lanes.py.
 kept apart so that api/tape.py stays readable.
 """
 
+from __future__ import annotations
+
+from typing import Literal
+
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 
 from numba_ad._inputs import as_real_array
 from numba_ad.tape import lanes as batch
@@ -26,7 +31,7 @@ def _as_points(value, n, name):
 class BatchMethods:
     """eval_many, value_and_gradient_many, gradient_many, jacobian_many and check_many."""
 
-    def eval_many(self, X, params=None):
+    def eval_many(self, X: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
         """f at each row of X (N, n): (N,) for a scalar tape, (N, m) otherwise.
 
         `params` is (p,), shared by every point, or (N, p), one row per point. Points run in
@@ -39,7 +44,7 @@ class BatchMethods:
         self._raise_if_any_failed(failed)
         return out[:, 0] if self.scalar_output else out
 
-    def value_and_gradient_many(self, X, params=None):
+    def value_and_gradient_many(self, X: ArrayLike, params: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(values (N,), gradients (N, n)) of a scalar tape at each row of X; params as for eval_many."""
         if not self.scalar_output:
             raise ValueError(
@@ -52,11 +57,13 @@ class BatchMethods:
         self._raise_if_any_failed(failed)
         return values, G
 
-    def gradient_many(self, X, params=None):
+    def gradient_many(self, X: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
         """Gradients (N, n) of a scalar tape at each row of X; params as for eval_many."""
         return self.value_and_gradient_many(X, params)[1]
 
-    def jacobian_many(self, X, params=None, mode="auto"):
+    def jacobian_many(
+        self, X: ArrayLike, params: ArrayLike | None = None, mode: Literal["auto", "forward", "reverse"] = "auto"
+    ) -> np.ndarray:
         """Jacobians at each row of X: (N, m, n), or (N, n) for a scalar tape.
 
         mode as for jacobian: "forward" (n tangent sweeps), "reverse" (m adjoint sweeps) or
@@ -71,7 +78,7 @@ class BatchMethods:
         self._raise_if_any_failed(failed)
         return J[:, 0, :] if self.scalar_output else J
 
-    def check_many(self, X, params=None):
+    def check_many(self, X: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
         """Per row of X, the index of the first guard that fails there, or -1: shape (N,)."""
         X, P, block, failed = self._batch(X, params, buffers=1)
         batch.eval_many_into(self.arrays, X, P, block, np.empty((X.shape[0], self.n_outputs)), failed)

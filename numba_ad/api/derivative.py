@@ -6,9 +6,12 @@ coefficients come from each op's recurrence in ops.taylor, so the result is exac
 rounding at any order (no step size, no nesting of k first-order passes).
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import operator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,7 +20,7 @@ from numba_ad.dual.forward import _first_derivative, _real_point
 from numba_ad.tracing.njit import traceable as _traceable
 
 
-def derivative_by_taylor(f, x, order=1):
+def derivative_by_taylor(f: Callable, x: float, order: int = 1) -> float:
     """The `order`-th derivative of scalar-to-scalar f at x, a float.
 
     Parameters
@@ -58,7 +61,7 @@ def derivative_by_taylor(f, x, order=1):
     return float(coefficients[order]) * math.factorial(order)
 
 
-def derivative(f, x, order=1):
+def derivative(f: Callable, x: float, order: int = 1) -> float:
     """f'(x) as a float, for a scalar-to-scalar f, by one call f(Dual(x, 1.0)).
 
     Parameters

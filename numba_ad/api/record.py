@@ -1,11 +1,18 @@
 """``trace(f, x0)``: record f once into a Tape (the API side of the tracing layer)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
 from numba_ad._inputs import as_real_array
 from numba_ad.api.tape import Tape
 from numba_ad.tracing.trace import trace_function
 
 
-def _start_point(x0, name="x0"):
+def _start_point(x0: ArrayLike, name: str = "x0") -> np.ndarray:
     x0 = as_real_array(x0, name)
     if x0.ndim != 1:
         raise ValueError(
@@ -15,7 +22,7 @@ def _start_point(x0, name="x0"):
     return x0
 
 
-def trace(f, x0, params=None):
+def trace(f: Callable, x0: ArrayLike, params: ArrayLike | None = None) -> Tape:
     """Record f once at x0 and return its :class:`Tape`.
 
     f is called as ``f(x)``, or ``f(x, p)`` when `params` is given, with x (and p) 1-D

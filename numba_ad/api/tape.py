@@ -8,11 +8,15 @@ allocates only its result), calls one driver per request and turns a failed guar
 A Tape's buffers make it unsafe to evaluate one Tape from several threads at once.
 """
 
+from __future__ import annotations
+
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numba import typeof
+from numpy.typing import ArrayLike
 
 from numba_ad._inputs import _vector, as_real_array
 from numba_ad.api.batch import BatchMethods
@@ -22,6 +26,14 @@ from numba_ad.tape import drivers, sparsity
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
 from numba_ad.tape.format import load_arrays, save_arrays
 from numba_ad.tape.optimize import optimize_arrays
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numba.typed import List
+
+    from numba_ad.compile.compiled import CompiledTape
+    from numba_ad.tape.nb import Workspace
 
 MAX_LANES = 32  # directions per tangent/adjoint block: [n_slots, 32] measured 0.45 ns/op/lane
 _NO_PARAMS = np.empty(0, dtype=np.float64)
@@ -38,7 +50,7 @@ class Tape(BatchMethods):
     gradients; a vector tape (f returned a sequence of m scalars) gives arrays of length m.
     """
 
-    def __init__(self, arrays, scalar_output, guard_info=None):
+    def __init__(self, arrays: TapeArrays, scalar_output: bool, guard_info: Iterable[GuardInfo] | None = None) -> None:
         """Wrap already validated `arrays` (use from_arrays for arrays from elsewhere)."""
         self.arrays = arrays
         self.scalar_output = bool(scalar_output)
@@ -52,7 +64,7 @@ class Tape(BatchMethods):
         self._entries = {}  # driver -> its compiled entry point for this tape's argument types
 
     @classmethod
-    def from_arrays(cls, arrays, scalar_output=None):
+    def from_arrays(cls, arrays: TapeArrays, scalar_output: bool | None = None) -> Tape:
         """A Tape from a TapeArrays NamedTuple (for instance one saved earlier), validated.
 
         Raises ValueError naming the first inconsistency (an index or opcode out of range,
@@ -86,14 +98,14 @@ class Tape(BatchMethods):
     )
     n_guards = property(lambda self: self.arrays.guards.shape[0], doc="recorded branch decisions")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         kind = "scalar" if self.scalar_output else f"{self.n_outputs} outputs"
         return (
             f"<numba_ad.Tape: {self.n_inputs} inputs, {kind}, {self.n_params} params, "
             f"{self.n_ops} ops, {self.n_guards} guards>"
         )
 
-    def optimize(self):
+    def optimize(self) -> Tape:
         """An equivalent Tape with constants folded, exact identities applied (x * 1 -> x),
         common subexpressions merged and dead slots dropped; this tape is left unchanged.
 
@@ -110,7 +122,7 @@ class Tape(BatchMethods):
         tape.optimize_report = report
         return tape
 
-    def compile(self, straight_line=None, nest=None):
+    def compile(self, straight_line: bool | None = None, nest: bool | None = None) -> CompiledTape:
         """A CompiledTape: this tape written out as numba source (compile/compiled.py), cached on disk.
 
         Tapes of up to compile.straight.MAX_STRAIGHT_OPS math ops become straight-line code
@@ -129,29 +141,31 @@ class Tape(BatchMethods):
     # -- evaluation -------------------------------------------------------------------------
     # Each public method is its private twin, which returns (result, index of the failed guard
     # or -1), plus the raise. ad.function's cache calls the twins: a miss costs no exception.
-    def eval(self, x, params=None):
+    def eval(self, x: ArrayLike, params: ArrayLike | None = None) -> float | np.ndarray:
         """f(x): a float for a scalar tape, an array (m,) otherwise."""
         return self._checked(self._eval(x, params))
 
     __call__ = eval
 
-    def value_and_gradient(self, x, params=None):
+    def value_and_gradient(self, x: ArrayLike, params: ArrayLike | None = None) -> tuple[float, np.ndarray]:
         """(f(x), gradient (n,)) of a scalar tape."""
         return self._checked(self._value_and_gradient(x, params))
 
-    def gradient(self, x, params=None):
+    def gradient(self, x: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
         """Gradient of a scalar tape at x, shape (n,)."""
         return self.value_and_gradient(x, params)[1]
 
-    def jvp(self, x, v, params=None):
+    def jvp(self, x: ArrayLike, v: ArrayLike, params: ArrayLike | None = None) -> float | np.ndarray:
         """J(x) v: (m,) for v (n,), (m, K) for v (n, K); a scalar tape gives a float or (K,)."""
         return self._checked(self._jvp(x, v, params))
 
-    def vjp(self, x, w, params=None):
+    def vjp(self, x: ArrayLike, w: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
         """J(x)^T w: (n,) for w (m,) (a float for a scalar tape), (n, K) for w (m, K) (or (K,))."""
         return self._checked(self._vjp(x, w, params))
 
-    def jacobian(self, x, mode="auto", params=None):
+    def jacobian(
+        self, x: ArrayLike, mode: Literal["auto", "forward", "reverse"] = "auto", params: ArrayLike | None = None
+    ) -> np.ndarray:
         """Jacobian (m, n) at x ((n,) for a scalar tape).
 
         mode: "forward" (n tangent directions), "reverse" (m adjoints) or "auto", which
@@ -215,14 +229,14 @@ class Tape(BatchMethods):
         return np.ascontiguousarray(J_T.T), failed
 
     # -- guards -----------------------------------------------------------------------------
-    def check(self, x, params=None):
+    def check(self, x: ArrayLike, params: ArrayLike | None = None) -> int | None:
         """None when x lies on the tape's branch (every guard has its recorded outcome), else
         the index of the first guard that fails there (see guard_description)."""
         x, p = self._point(x, params)
         failed = drivers.check_into(self.arrays, x, p, self._w)
         return None if failed < 0 else int(failed)
 
-    def margins(self, x, params=None):
+    def margins(self, x: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
         """Per guard, lhs - rhs of its comparison at x, shape (n_guards,).
 
         lhs and rhs are as the user wrote them (``x[0] > 0.5`` gives x[0] - 0.5). The tape
@@ -245,7 +259,7 @@ class Tape(BatchMethods):
         return self.arrays.a[g], self.arrays.b[g]
 
     # -- guards -----------------------------------------------------------------------------
-    def guard_description(self, k):
+    def guard_description(self, k: int) -> tuple[str, str, bool]:
         """(comparison text, file:line, outcome recorded) of guard k."""
         arrays = self.arrays
         slot = int(arrays.guards[k])
@@ -273,7 +287,9 @@ class Tape(BatchMethods):
             raise BranchChangedError(int(failed), text, location, recorded)
 
     # -- second order and Taylor mode ---------------------------------------------------------
-    def hvp(self, x, v, params=None, *, weights=None):
+    def hvp(
+        self, x: ArrayLike, v: ArrayLike, params: ArrayLike | None = None, *, weights: ArrayLike | None = None
+    ) -> np.ndarray:
         """H(x) v: (n,) for v (n,), (n, K) for v (n, K). Forward over reverse, exact.
 
         H is the Hessian of a scalar tape, or for a tape with m outputs the Hessian of
@@ -282,7 +298,7 @@ class Tape(BatchMethods):
         """
         return self._checked(self._hvp(x, v, weights, params))
 
-    def hessian(self, x, params=None, *, weights=None):
+    def hessian(self, x: ArrayLike, params: ArrayLike | None = None, *, weights: ArrayLike | None = None) -> np.ndarray:
         """Hessian (n, n) at x, of a scalar tape or of sum_i weights[i] f_i (as for hvp).
 
         Exact, computed from Hessian-vector products: along colour groups of columns when the
@@ -292,7 +308,7 @@ class Tape(BatchMethods):
         """
         return self._checked(self._hessian(x, weights, params))
 
-    def taylor(self, x, v, degree, params=None):
+    def taylor(self, x: ArrayLike, v: ArrayLike, degree: int, params: ArrayLike | None = None) -> np.ndarray:
         """Taylor coefficients of t -> f(x + t v) at t = 0, degrees 0..degree.
 
         Coefficient k is the k-th derivative along v divided by k!. Returns (degree + 1,)
@@ -408,14 +424,14 @@ class Tape(BatchMethods):
         return buffers
 
     # -- buffers for @njit code (numba_ad.nb) -----------------------------------------------
-    def workspace(self):
+    def workspace(self) -> Workspace:
         """Preallocated buffers for this tape, passable to @njit code with ``self.arrays``:
         see :mod:`numba_ad.nb`. Set parameters with ``work.params[:] = p``."""
         from numba_ad.tape import nb
 
         return nb.workspace(self)
 
-    def workspaces(self, k):
+    def workspaces(self, k: int) -> List:
         """k independent workspaces in a numba typed List, one per thread of a prange loop."""
         from numba_ad.tape import nb
 

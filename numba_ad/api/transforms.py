@@ -3,9 +3,15 @@
 grad, value_and_grad, jacobian, hessian and hvp are transformations served by
 function.Function, which caches one tape per branch of f."""
 
-import numpy as np
+from __future__ import annotations
 
-from numba_ad.api.function import Function
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from numba_ad.api.function_cache import BranchPolicy, Function
 from numba_ad.api.record import trace
 from numba_ad.api.tape import Tape
 from numba_ad.dual.scalar import PY_FUNCTIONS, Dual
@@ -22,15 +28,15 @@ class Transformed:
     Called as ``g(x)`` or ``g(x, p)``. ``g.stats()`` and ``g.function`` show the cache.
     """
 
-    def __init__(self, function, method, args=(), pick=None):
+    def __init__(self, function: Function, method: str, args: tuple = (), pick: int | None = None) -> None:
         self.function = function
         self._method, self._args, self._pick = method, args, pick
 
-    def __call__(self, x, *params):
+    def __call__(self, x: ArrayLike, *params: ArrayLike) -> Any:
         result = self.function._run(self._method, x, params, *self._args)
         return result if self._pick is None else result[self._pick]
 
-    def stats(self):
+    def stats(self) -> dict[str, int]:
         """The cache's counts: see Function.stats."""
         return self.function.stats()
 
@@ -38,17 +44,22 @@ class Transformed:
     n_traces = property(lambda self: self.function.n_traces, doc="times f was traced")
 
 
-def grad(f, max_tapes=64, on_branch_change="retrace"):
+def grad(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
     """A function x -> gradient (n,) of scalar f at x; tapes cached per branch (see function)."""
     return Transformed(Function(f, max_tapes, on_branch_change), "_value_and_gradient", pick=1)
 
 
-def value_and_grad(f, max_tapes=64, on_branch_change="retrace"):
+def value_and_grad(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
     """A function x -> (f(x), gradient (n,)); tapes cached per branch (see function)."""
     return Transformed(Function(f, max_tapes, on_branch_change), "_value_and_gradient")
 
 
-def jacobian(f, mode="auto", max_tapes=64, on_branch_change="retrace"):
+def jacobian(
+    f: Callable,
+    mode: Literal["auto", "forward", "reverse"] = "auto",
+    max_tapes: int = 64,
+    on_branch_change: BranchPolicy = "retrace",
+) -> Transformed:
     """A function x -> Jacobian (m, n) of f ((n,) for scalar f); tapes cached per branch."""
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
@@ -59,7 +70,7 @@ class _Weighted(Transformed):
     """A second-order transformation: called as g(x, *params, weights=None), or with a
     direction, g(x, v, *params, weights=None)."""
 
-    def __call__(self, x, *args, weights=None):
+    def __call__(self, x: ArrayLike, *args: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
         if self._method == "_hvp":
             if not args:
                 raise TypeError("hvp(f) is called as hvp(f)(x, v) or hvp(f)(x, v, params): v is missing")
@@ -68,7 +79,7 @@ class _Weighted(Transformed):
         return self.function._run(self._method, x, args, weights)
 
 
-def hessian(f, max_tapes=64, on_branch_change="retrace"):
+def hessian(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
     """A function x -> Hessian (n, n) of scalar f at x; tapes cached per branch.
 
     Called as ``h(x)``, ``h(x, params)``; for f with m outputs, ``h(x, weights=w)`` gives the
@@ -77,7 +88,7 @@ def hessian(f, max_tapes=64, on_branch_change="retrace"):
     return _Weighted(Function(f, max_tapes, on_branch_change), "_hessian")
 
 
-def hvp(f, max_tapes=64, on_branch_change="retrace"):
+def hvp(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
     """A function (x, v) -> H(x) v ((n,) for v (n,), (n, K) for v (n, K)); tapes cached per branch.
 
     Called as ``hv(x, v)``, ``hv(x, v, params)``, with ``weights=w`` for f with m outputs.
@@ -85,18 +96,22 @@ def hvp(f, max_tapes=64, on_branch_change="retrace"):
     return _Weighted(Function(f, max_tapes, on_branch_change), "_hvp")
 
 
-def jvp(f, x, v, params=None):
+def jvp(
+    f: Callable, x: ArrayLike, v: ArrayLike, params: ArrayLike | None = None
+) -> tuple[float | np.ndarray, float | np.ndarray]:
     """(f(x), J(x) v), JAX style."""
     tape = trace(f, x, params)
     return tape.eval(x, params), tape.jvp(x, v, params)
 
 
-def vjp(f, x, params=None):
+def vjp(
+    f: Callable, x: ArrayLike, params: ArrayLike | None = None
+) -> tuple[float | np.ndarray, Callable[[ArrayLike], np.ndarray]]:
     """(f(x), pullback) with pullback(w) = J(x)^T w, JAX style."""
     tape = trace(f, x, params)
     x = np.array(x, dtype=np.float64)  # the pullback keeps its own copy of the point
 
-    def pullback(w):
+    def pullback(w: ArrayLike) -> np.ndarray:
         return tape.vjp(x, w, params)
 
     return tape.eval(x, params), pullback
@@ -110,29 +125,29 @@ class Recorder:
     array([7., 2.])
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._recording = Recording()
         self._x, self._p = [], []
 
-    def variable(self, value):
+    def variable(self, value: float) -> Traced:
         """A new differentiated input with the given value (inputs keep creation order)."""
         value = _real_scalar(value, "variable")
         self._x.append(value)
         return self._recording.input(value)
 
-    def parameter(self, value):
+    def parameter(self, value: float) -> Traced:
         """A new parameter: recorded, replaceable at replay, not differentiated."""
         value = _real_scalar(value, "parameter")
         self._p.append(value)
         return self._recording.param(value)
 
-    def to_tape(self, outputs):
+    def to_tape(self, outputs: Traced | list[Traced] | tuple[Traced, ...] | TracedArray) -> Tape:
         """A Tape with the given outputs: one value gives a scalar tape, a list a vector one."""
         slots, scalar = output_slots(self._recording, outputs)
         rec = self._recording
         return Tape(rec.arrays(slots), scalar, rec.guard_info)
 
-    def gradient(self, z):
+    def gradient(self, z: Traced) -> np.ndarray:
         """Gradient of the scalar z with respect to every variable, in creation order."""
         tape = self.to_tape(z)
         if not tape.scalar_output:
@@ -140,7 +155,7 @@ class Recorder:
         return tape.gradient(np.array(self._x), params=np.array(self._p) if self._p else None)
 
 
-def _real_scalar(value, what):
+def _real_scalar(value: Any, what: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):

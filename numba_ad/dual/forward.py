@@ -19,12 +19,15 @@ drivers then run as Python, one Dual operation costing about a microsecond).
 import inspect
 import numbers
 import operator
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import literal_unroll, njit, types
 from numba.core.dispatcher import Dispatcher
 from numba.core.errors import TypingError
 from numba.extending import overload
+from numpy.typing import ArrayLike
 
 from numba_ad._inputs import as_real_array
 from numba_ad.dual.array import DualArray
@@ -237,7 +240,7 @@ def _run(f, kind, args, what):
         ) from exc
 
 
-def gradient_kernel(f):
+def gradient_kernel(f: Callable) -> Callable[[np.ndarray, np.ndarray], float]:
     """An @njit function ``(x, g) -> f(x)`` that writes the gradient of f at x into g.
 
     For repeated gradients with no Python in the way: it takes a 1-D float64 array x and a
@@ -247,7 +250,7 @@ def gradient_kernel(f):
     return _bound(f, "gradient")
 
 
-def _point(x):
+def _point(x: ArrayLike) -> np.ndarray:
     x = as_real_array(x, "x")
     if x.ndim != 1:
         raise ValueError(
@@ -259,7 +262,7 @@ def _point(x):
 # ---------------------------------------------------------------------------------------
 # API
 # ---------------------------------------------------------------------------------------
-def value_and_gradient(f, x):
+def value_and_gradient(f: Callable, x: ArrayLike) -> tuple[float, np.ndarray]:
     """f(x) and its gradient (n,), by n forward passes of f on Duals.
 
     Parameters
@@ -281,7 +284,7 @@ def value_and_gradient(f, x):
     return float(value), g
 
 
-def gradient(f, x):
+def gradient(f: Callable, x: ArrayLike) -> np.ndarray:
     """The gradient (n,) of a scalar generic kernel f at x, by forward passes on Duals.
 
     See :func:`value_and_gradient`.
@@ -300,7 +303,7 @@ def _takes_out(f, out_arg):
     return len(required) >= 2
 
 
-def value_and_jacobian(f, x, m, out_arg=None):
+def value_and_jacobian(f: Callable, x: ArrayLike, m: int, out_arg: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """f(x) (m,) and its Jacobian (m, n), by n forward passes of f on Duals.
 
     Parameters
@@ -346,7 +349,7 @@ def value_and_jacobian(f, x, m, out_arg=None):
     return values, jac
 
 
-def jacobian(f, x, m, out_arg=None):
+def jacobian(f: Callable, x: ArrayLike, m: int, out_arg: bool | None = None) -> np.ndarray:
     """The Jacobian (m, n) of a generic kernel f with m outputs at x, by forward passes.
 
     See :func:`value_and_jacobian` for f's two styles.
@@ -354,7 +357,7 @@ def jacobian(f, x, m, out_arg=None):
     return value_and_jacobian(f, x, m, out_arg)[1]
 
 
-def _real_point(x):
+def _real_point(x: Any) -> float:
     if isinstance(x, numbers.Real) and type(x) is not Dual:
         return float(x)
     if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "fiu":
@@ -365,7 +368,7 @@ def _real_point(x):
     )
 
 
-def _first_derivative(f, x):
+def _first_derivative(f: Callable, x: float) -> float:
     """f'(x) by forward mode with one Dual."""
     try:
         r = f(Dual(x, 1.0))

@@ -98,7 +98,7 @@ def _fits(arr, dtype):
     return arr.min() >= info.min and arr.max() <= info.max
 
 
-def validated(arrays):
+def validated(arrays: TapeArrays) -> TapeArrays:
     """Return a private, validated copy of `arrays`; raise ValueError saying what is wrong.
 
     After this check no kernel can read or write outside its arrays, whatever the tape holds.
@@ -179,7 +179,7 @@ def _check_index_ops(t, opcode, field):
 _INFIX = {Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.LT, Op.LE, Op.EQ}
 
 
-def render(arrays, slot, depth=3):
+def render(arrays: TapeArrays, slot: int, depth: int = 3) -> str:
     """A short expression for the value at `slot`, such as ``sin(x[0]) * p[1]``."""
     op = Op(int(arrays.op[slot]))
     a, b, c = int(arrays.a[slot]), int(arrays.b[slot]), float(arrays.c[slot])

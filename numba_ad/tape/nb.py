@@ -60,13 +60,14 @@ relying on the raise, and validate shapes with one serial call first::
                     F[i] = nb.value_and_gradient_into(tape, work, X[i], G[i])
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from numba.typed import List
 
 from numba_ad._config import kernel, kernel_inline
 from numba_ad.tape import drivers
+from numba_ad.tape.arrays import TapeArrays
 from numba_ad.tape.sweeps import adjoint_sweep, tangent_sweep
 
 MAX_LANES = 32  # as api.MAX_LANES: [n_slots, 32] measured 0.45 ns/op/lane
@@ -76,6 +77,12 @@ BRANCH_CHANGED = (
     "nb.check(tape, work, x) for the guard's index, tape.check(x) from Python to see "
     "which comparison, or trace again at x"
 )
+
+
+class _HasArrays(Protocol):
+    """What workspace() reads from a numba_ad.Tape (the api layer's class, not importable here)."""
+
+    arrays: TapeArrays
 
 
 class Workspace(NamedTuple):
@@ -99,7 +106,7 @@ class Workspace(NamedTuple):
     vec_n2: np.ndarray  # (n,) scratch: the result of hvp_into
 
 
-def _sizes(tape, lanes):
+def _sizes(tape: TapeArrays | _HasArrays, lanes: int | None) -> tuple[int, int, int, int, int]:
     """(n_slots, n, m, n_params, L) of a Tape or TapeArrays; L defaults to what jacobian_into
     uses (min(n, m) directions, at most 32)."""
     arrays = getattr(tape, "arrays", tape)
@@ -114,7 +121,7 @@ def _sizes(tape, lanes):
     return n_slots, n, m, arrays.params.shape[0], lanes
 
 
-def workspace(tape, lanes=None):
+def workspace(tape: TapeArrays | _HasArrays, lanes: int | None = None) -> Workspace:
     """A new :class:`Workspace` for `tape` (a Tape or its TapeArrays).
 
     `lanes`: directions per tangent/adjoint block (default min(n, m, 32), what jacobian_into
@@ -136,7 +143,7 @@ def workspace(tape, lanes=None):
     )
 
 
-def workspaces(tape, k, lanes=None):
+def workspaces(tape: TapeArrays | _HasArrays, k: int, lanes: int | None = None) -> List:
     """k independent workspaces for `tape` in a numba typed List, one per prange chunk.
 
     Built by a cached @njit function: 8 ms from numba's cache, against 0.6 s in every new

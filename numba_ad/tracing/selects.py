@@ -11,6 +11,10 @@ Pure Python, like the rest of tracing: registered into TracedArray's NumPy funct
 given to Traced and Condition as their ``__array_function__`` at import.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from numba_ad.ops.table import Op
@@ -19,6 +23,15 @@ from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result
 from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
 from numba_ad.tracing.numpy_protocol import FUNCTIONS, ONE_OP_FUNCTIONS
 from numba_ad.tracing.scalar import Condition, Traced, select
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike
+
+    # What where and clip take and give: plain numbers and arrays, or traced ones.
+    Operand: TypeAlias = ArrayLike | Traced | TracedArray
+    Result: TypeAlias = float | np.ndarray | Traced | TracedArray
 
 _ADD, _IF_TRUE, _IF_FALSE = int(Op.ADD), int(Op.IF_TRUE), int(Op.IF_FALSE)
 
@@ -78,7 +91,9 @@ def _shape(v):
     )
 
 
-def where(condition, x=None, y=None):
+def where(
+    condition: Operand | Condition | ConditionArray, x: Operand | None = None, y: Operand | None = None
+) -> Result:
     """x where `condition` holds, else y, elementwise with NumPy broadcasting.
 
     Returns a traced scalar or array when any argument is traced (a plain NumPy result
@@ -153,7 +168,7 @@ def _scalar_clip(x, lo, hi):
 _elementwise_clip = np.frompyfunc(_scalar_clip, 3, 1)
 
 
-def clip(x, lo=None, hi=None, **kwargs):
+def clip(x: Operand, lo: Operand | None = None, hi: Operand | None = None, **kwargs: Any) -> Result:
     """x limited to [lo, hi] elementwise (either bound may be None), recorded as selects.
 
     Derivative convention: inside the closed interval [lo, hi], bounds included, the result is

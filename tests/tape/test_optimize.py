@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numba_ad as ad  # noqa: E402
-from numba_ad.api import function as multitape  # noqa: E402
+from numba_ad.api import function_cache as multitape  # noqa: E402
 from numba_ad.ops.table import Op  # noqa: E402
 from numba_ad.tape.arrays import TapeArrays  # noqa: E402
 from tests._support.branchy import FUNCTIONS as BRANCHY  # noqa: E402

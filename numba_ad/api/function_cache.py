@@ -12,15 +12,24 @@ Not thread-safe: a Tape owns its work buffers. Use ``tape.workspaces(k)`` and nu
 parallel evaluation.
 """
 
+from __future__ import annotations
+
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from numba_ad.api.record import _start_point, trace
 from numba_ad.errors import BranchChangedWarning
 
+if TYPE_CHECKING:
+    from numba_ad.api.tape import Tape
+
 POLICIES = ("retrace", "raise", "warn")
+BranchPolicy = Literal["retrace", "raise", "warn"]  # what on_branch_change may be: one of POLICIES
 # A cached tape is replaced by tape.optimize() on its OPTIMIZE_AFTER-th replay. optimize
 # costs 50-190 ns per slot, 10 to 50 gradients' worth (GMM, 34M slots: 6.6 s against 0.13 s
 # per gradient), and saved 5% of each gradient on P2 but nothing on GMM: after 1000 replays
@@ -49,7 +58,7 @@ class Function:
     ``fn(x, p)``. ``fn.stats()`` says how calls were served; ``fn.tape_at(x)`` gives the tape.
     """
 
-    def __init__(self, f, max_tapes=64, on_branch_change="retrace"):
+    def __init__(self, f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> None:
         if not callable(f):
             raise TypeError(f"function needs a callable f(x); got {type(f).__name__}")
         if on_branch_change not in POLICIES:
@@ -64,39 +73,41 @@ class Function:
         self._replays_of = {}  # key -> replays served by that tape, until it is optimised
 
     # -- the requests -----------------------------------------------------------------------
-    def __call__(self, x, *params):
+    def __call__(self, x: ArrayLike, *params: ArrayLike) -> float | np.ndarray:
         """f(x) (a float for scalar f, an array (m,) otherwise)."""
         return self._run("_eval", x, params)
 
-    def value_and_gradient(self, x, *params):
+    def value_and_gradient(self, x: ArrayLike, *params: ArrayLike) -> tuple[float, np.ndarray]:
         """(f(x), gradient (n,)) of scalar f."""
         return self._run("_value_and_gradient", x, params)
 
-    def gradient(self, x, *params):
+    def gradient(self, x: ArrayLike, *params: ArrayLike) -> np.ndarray:
         """Gradient (n,) of scalar f at x."""
         return self._run("_value_and_gradient", x, params)[1]
 
-    def jacobian(self, x, *params, mode="auto"):
+    def jacobian(
+        self, x: ArrayLike, *params: ArrayLike, mode: Literal["auto", "forward", "reverse"] = "auto"
+    ) -> np.ndarray:
         """Jacobian (m, n) of f at x ((n,) for scalar f); mode as for Tape.jacobian."""
         return self._run("_jacobian", x, params, mode)
 
-    def jvp(self, x, v, *params):
+    def jvp(self, x: ArrayLike, v: ArrayLike, *params: ArrayLike) -> float | np.ndarray:
         """J(x) v, shapes as for Tape.jvp."""
         return self._run("_jvp", x, params, v)
 
-    def vjp(self, x, w, *params):
+    def vjp(self, x: ArrayLike, w: ArrayLike, *params: ArrayLike) -> np.ndarray:
         """J(x)^T w, shapes as for Tape.vjp."""
         return self._run("_vjp", x, params, w)
 
-    def hvp(self, x, v, *params, weights=None):
+    def hvp(self, x: ArrayLike, v: ArrayLike, *params: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
         """H(x) v, shapes as for Tape.hvp (weights (m,) for vector f: the Hessian of sum_i w_i f_i)."""
         return self._run("_hvp", x, params, v, weights)
 
-    def hessian(self, x, *params, weights=None):
+    def hessian(self, x: ArrayLike, *params: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
         """Hessian (n, n) of scalar f at x, or of sum_i weights[i] f_i for vector f."""
         return self._run("_hessian", x, params, weights)
 
-    def tape_at(self, x, *params):
+    def tape_at(self, x: ArrayLike, *params: ArrayLike) -> Tape:
         """The cached Tape whose branch holds x (traced there if none does)."""
         p = self._params(params)
         x = _start_point(x, "x")
@@ -104,7 +115,7 @@ class Function:
         return self._tapes[key]
 
     # -- observing the cache ----------------------------------------------------------------
-    def stats(self):
+    def stats(self) -> dict[str, int]:
         """How calls were served: a dict with
 
         calls (requests made), replays (served by a cached tape), switches (of those, served by
@@ -114,25 +125,26 @@ class Function:
         return dict(self._counts, tapes=len(self._tapes), max_tapes=self.max_tapes)
 
     @property
-    def tapes(self):
+    def tapes(self) -> list[Tape]:
         """The cached tapes, most recently used first."""
         return list(reversed(self._tapes.values()))
 
     @property
-    def tape(self):
+    def tape(self) -> Tape | None:
         """The tape used last (None before the first call)."""
         return next(reversed(self._tapes.values())) if self._tapes else None
 
     @property
-    def n_traces(self):
+    def n_traces(self) -> int:
+        """Times f was traced."""
         return self._counts["traces"]
 
-    def clear(self):
+    def clear(self) -> None:
         """Drop every cached tape (the counts stay)."""
         self._tapes.clear()
         self._replays_of.clear()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         name = getattr(self.f, "__name__", type(self.f).__name__)
         return f"<numba_ad.Function {name}: {len(self._tapes)} tapes cached, {self._counts['traces']} traces>"
 
@@ -143,7 +155,7 @@ class Function:
             raise TypeError(f"expected fn(x) or fn(x, params); got {1 + len(params)} arguments")
         return None if not params or params[0] is None else _start_point(params[0], "params")
 
-    def _run(self, method, x, params, *args):
+    def _run(self, method: str, x: ArrayLike, params: tuple, *args: Any) -> Any:
         p = self._params(params)
         x = _start_point(x, "x")
         self._counts["calls"] += 1
@@ -218,7 +230,7 @@ class Function:
         )
 
 
-def function(f, max_tapes=64, on_branch_change="retrace"):
+def function(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Function:
     """f compiled to a :class:`Function`: tapes cached per branch, replayed at new points.
 
     >>> fn = ad.function(lambda x: abs(x[0]) * x[1])
