@@ -35,7 +35,7 @@ from numba_ad.ops.table import FIRST_MATH
 
 # the file name hashes the source and this: bump it when what generated modules import
 # (op_source, ops) changes, which their source does not show
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 _ONE = np.ones(1)
 
 

@@ -26,16 +26,17 @@ import re
 
 import numpy as np
 
+from numba_ad._config import options_source
 from numba_ad.compile.plan import nests
 from numba_ad.ops.source import CALL, CHEAP, MINUS_ONE, ONE, PARTNERS, PRELUDE, ROWS, ZERO
 from numba_ad.ops.table import Op
 
 UNROLL = 1  # segments this short are written out, not looped over (16 measured no faster at P1 n = 10)
 BLOCK_ROWS = 64  # rows of X per prange block in vjp_many: one w, w_bar per block
-OPTIONS = "cache=True, error_model='numpy', nogil=True"
+OPTIONS = options_source()  # the one options module decides (NUMBA_AD_CACHE=0 reaches here)
 # gradient_into keeps the GIL: releasing and taking it back measured 40 ns a call, a fifth of
 # P1's whole gradient at n = 10 (vjp_into, for threads, releases it)
-GRADIENT_OPTIONS = "cache=True, error_model='numpy'"
+GRADIENT_OPTIONS = options_source(drop=("nogil",))
 VEC = "float64[::1]"
 
 

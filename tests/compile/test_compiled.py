@@ -676,3 +676,20 @@ def test_compiled_tapes_run_without_jit(tmp_path):
     assert numbers[0] == p1(x)
     np.testing.assert_allclose(numbers[1:7], p1_gradient(x), rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(numbers[7:], p1_gradient(x), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("straight", [True, False])
+def test_numba_ad_cache_0_turns_caching_off_in_generated_modules(tmp_path, straight):
+    """NUMBA_AD_CACHE=0 (the switch of numba_ad._config) reaches the generated decorators too."""
+    script = textwrap.dedent(f"""
+        import pathlib, numpy as np, numba_ad as ad
+        compiled = ad.trace(lambda x: np.sum(np.sin(x[1:]) * x[:-1]), np.linspace(0, 1, 50)).compile({straight})
+        compiled.gradient(np.ones(50))
+        source = pathlib.Path(compiled.path).read_text()
+        print(source.count("cache=True"), source.count("cache=False"), type(compiled.vjp_into._cache).__name__)
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_AD_CACHE="0")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    cached, uncached, cache_kind = run.stdout.split()
+    assert int(cached) == 0 and int(uncached) >= 4 and cache_kind == "NullCache"
+    assert not list(tmp_path.rglob("numba_ad_tape_*.nbi")), "numba wrote a cache index for a generated module"
