@@ -6,6 +6,6 @@ the module under the numba cache and wraps it as a ``CompiledTape``.
 """
 
 from numba_ad.compile.compiled import CompiledTape
-from numba_ad.compile.plan import NotCompilable
+from numba_ad.compile.loops import NotCompilable
 
 __all__ = ["CompiledTape", "NotCompilable"]

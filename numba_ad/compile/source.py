@@ -27,7 +27,8 @@ import re
 import numpy as np
 
 from numba_ad._config import options_source
-from numba_ad.compile.plan import nests
+from numba_ad.compile.loops import nests
+from numba_ad.compile.plan import AccessKind
 from numba_ad.ops.source import CALL, CHEAP, MINUS_ONE, ONE, PARTNERS, PRELUDE, ROWS, ZERO
 from numba_ad.ops.table import Op
 
@@ -62,19 +63,19 @@ def _index(base, stride, var="k", ostride=0):
 def _in(buffer, access):
     """Source for the element of `buffer` (w or wb) that a "w" or "table" access names."""
     at = _index(access.base, access.stride, ostride=access.ostride)
-    return f"{buffer}[{at}]" if access.kind == "w" else f"{buffer}[T[{at}]]"
+    return f"{buffer}[{at}]" if access.kind is AccessKind.W else f"{buffer}[T[{at}]]"
 
 
 def _read(access):
-    if access.kind == "const":
+    if access.kind is AccessKind.CONST:
         return literal(access.value)
-    return f"v{access.index}" if access.kind == "reg" else _in("w", access)
+    return f"v{access.index}" if access.kind is AccessKind.REG else _in("w", access)
 
 
 def _adjoint_target(access):
-    if access.kind == "const":
+    if access.kind is AccessKind.CONST:
         return None  # a constant: its adjoint is never read
-    return f"b{access.index}" if access.kind == "reg" else _in("wb", access)
+    return f"b{access.index}" if access.kind is AccessKind.REG else _in("wb", access)
 
 
 class _Tagged:
@@ -160,17 +161,21 @@ def _adjoint_op(out, depth, plan, gi, j, k0, exact, leaves, pending):
     if terms:
         out(depth, f"b{j} = " + " + ".join(terms))
         x, y, c = _read(reads[0]), _read(reads[1]), literal(o.c)
-        if CALL in (d_a, d_b) and any(r.kind != "const" for r in reads):
+        if CALL in (d_a, d_b) and any(r.kind is not AccessKind.CONST for r in reads):
             out(depth, f"da{j}, db{j} = partials_of({o.op}, {x}, {y}, {c}, v{j})")
             d_a, d_b = f"da{j}", f"db{j}"
         for read, d in zip(reads, (d_a, d_b)):
-            term = None if read.kind == "const" else adjoint_term(d, f"b{j}", dict(x=x, y=y, c=c, v=f"v{j}"), exact)
+            term = (
+                None
+                if read.kind is AccessKind.CONST
+                else adjoint_term(d, f"b{j}", dict(x=x, y=y, c=c, v=f"v{j}"), exact)
+            )
             if term is not None:
                 contributions.append((read, term))
     for read, term in contributions:
         if read.carry:
             continue
-        if read.kind == "reg":
+        if read.kind is AccessKind.REG:
             pending.setdefault(read.index, []).append(term)
         elif read.leaf:
             leaves.setdefault(read, []).append(term)
@@ -234,7 +239,7 @@ def _windows(plan, gi, k0, active):
     by_stride = {}
     for j in active:
         for r in (plan.reads[gi, j, k0, "a"], plan.reads[gi, j, k0, "b"]):
-            if r.kind == "w" and r.leaf and not r.carry and r.stride > 0:
+            if r.kind is AccessKind.W and r.leaf and not r.carry and r.stride > 0:
                 by_stride.setdefault((r.stride, r.ostride), set()).add(r)
     windows = []
     for (stride, ostride), accesses in sorted(by_stride.items()):
