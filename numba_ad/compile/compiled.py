@@ -28,8 +28,8 @@ import numba
 import numpy as np
 
 from numba_ad.compile.loops import NotCompilable
+from numba_ad.compile.lower import module_source
 from numba_ad.compile.plan import make_plan
-from numba_ad.compile.source import module_source
 from numba_ad.compile.straight import MAX_STRAIGHT_OPS, straight_source
 from numba_ad.errors import OffBranchSignal
 from numba_ad.ops.table import FIRST_MATH

@@ -43,7 +43,8 @@ import numpy as np
 
 from numba_ad.compile.groups import make_groups
 from numba_ad.compile.loops import Group, nests
-from numba_ad.ops.source import CALL, CHEAP, PARTNERS, ROWS, ZERO
+from numba_ad.compile.partials import PartialKind, partner_partial, row
+from numba_ad.ops.source import CHEAP
 from numba_ad.ops.table import ARITY, FIRST_MATH, Op
 
 
@@ -185,7 +186,7 @@ def _operand_modes(arrays, groups, segments, where, needs):
                 carried[:, starts[j]] = False
                 needs.stored[slots[~carried]] = True
                 needs.by_carry[slots[carried]] = True
-                if _partial(o.op, name) != ZERO:  # else no adjoint flows back through it
+                if _partial(o.op, name).kind is not PartialKind.ZERO:  # else no adjoint flows back through it
                     needs.reread[slots[~carried]] = True
     return modes, carries
 
@@ -351,14 +352,15 @@ def _adjoint_live(group, active, regs, partnered):
     the ops whose partial is their partner's value (operand "b")."""
     stack = []
     for j in active:
-        _, d_a, d_b = ROWS[Op(group.ops[j].op)]
+        _, d_a, d_b = row(group.ops[j].op)
         if j in partnered:
-            d_a = PARTNERS[Op(group.ops[j].op)][1]
-        partials = d_a + d_b if CALL not in (d_a, d_b) else "{x}{y}{v}"
-        if "{v}" in partials:
+            d_a = partner_partial(group.ops[j].op)
+        if d_a.reads("v") or d_b.reads("v"):
             stack.append(j)
         stack.extend(
-            regs[j, name] for name, key in (("a", "{x}"), ("b", "{y}")) if key in partials and (j, name) in regs
+            regs[j, name]
+            for name, key in (("a", "x"), ("b", "y"))
+            if (d_a.reads(key) or d_b.reads(key)) and (j, name) in regs
         )
     live = set()
     while stack:
@@ -371,8 +373,8 @@ def _adjoint_live(group, active, regs, partnered):
 
 
 def _partial(op, name):
-    """The op's partial template for operand `name`."""
-    return ROWS[Op(op)][1 if name == "a" else 2]
+    """The op's partial for operand `name`."""
+    return row(op).d_a if name == "a" else row(op).d_b
 
 
 def _segment_mode(slots, gi, k0, where):
