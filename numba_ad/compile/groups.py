@@ -13,7 +13,7 @@ from numba_ad.ops.table import FIRST_MATH
 NEST_ABOVE = 300
 
 
-def make_groups(arrays, nest=None):
+def make_groups(arrays, nest: bool | None = None) -> tuple[list[Group], Where]:
     """The tape's math ops as a list of Groups, in an order that respects every dependence, and
     where each slot runs: (group, iteration, op index in the group, row of the nest's loop).
 

@@ -31,7 +31,7 @@ class BodyOp(NamedTuple):
     piece: int = -1  # the block split (units) it comes from: a nest's inner loops are cut from one piece
 
     @property
-    def hi(self):
+    def hi(self) -> int:
         return self.lo + self.out.shape[1]
 
 
@@ -41,7 +41,7 @@ class Group(NamedTuple):
     rows: int = 1  # iterations of the outer loop of its nest (1: no outer loop)
     nest: int = -1  # consecutive groups with one nest id (>= 0) share one outer loop
 
-    def segments(self):
+    def segments(self) -> list[tuple[int, int, list[int]]]:
         """[(k0, k1, [indices of the ops active in k0..k1-1])], in iteration order."""
         cuts = {0, self.trips} | {o.lo for o in self.ops} | {o.hi for o in self.ops}
         for o in self.ops:  # a segment reads a partner's value in all its iterations or in none
@@ -73,12 +73,12 @@ class Where(NamedTuple):
         )
 
 
-def written_ops(group):
+def written_ops(group: Group) -> int:
     """Ops the group's code writes out: each op once per segment it is active in."""
     return sum(len(active) for _, _, active in group.segments())
 
 
-def place_group(gi, group, where):
+def place_group(gi: int, group: Group, where: Where) -> None:
     """Record in `where` that the group's ops run as group gi."""
     for j, o in enumerate(group.ops):
         where.group[o.out] = gi
@@ -87,7 +87,7 @@ def place_group(gi, group, where):
         where.row[o.out] = np.arange(o.out.shape[0])[:, None]
 
 
-def nests(groups):
+def nests(groups: list[Group]) -> list[tuple[int, list[int]]]:
     """[(rows, [indices of the groups sharing one outer loop of `rows` iterations])], in order;
     a group outside any nest is one of its own, with one row."""
     out = []

@@ -3,12 +3,12 @@
 
 import numpy as np
 
-from numba_ad.compile.loops import BodyOp, Group, place_group
+from numba_ad.compile.loops import BodyOp, Group, Where, place_group
 from numba_ad.ops.source import PARTNERS
 from numba_ad.ops.table import Op
 
 
-def nest_group(group, gi0, where):
+def nest_group(group: Group, gi0: int, where: Where) -> list[Group] | None:
     """The loop `group` as a nest: an outer loop over its iterations (the rows) whose body is a
     few inner loops, or None when its body has nothing to loop over.
 
@@ -64,7 +64,7 @@ def nest_group(group, gi0, where):
     return inner
 
 
-def column_families(ops):
+def column_families(ops: list[BodyOp]) -> list[list[BodyOp]]:
     """The columns of one piece (BodyOps of one row) as families: lists of columns whose slots
     and operands are affine in their index f = 0 .. F - 1 (F >= 2; one column alone otherwise).
 
@@ -117,7 +117,7 @@ def _affine(m):
     return m.shape[0] < 2 or bool(((m[1:] - m[:-1]) == (m[1] - m[0])).all())
 
 
-def find_partners(arrays, groups):
+def find_partners(arrays, groups: list[Group]) -> None:
     """Set BodyOp.partner for the ops of op_source.PARTNERS whose partner op the tape records
     on the same operand (the first such slot), in place."""
     op, a = arrays.op, arrays.a

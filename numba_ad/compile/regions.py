@@ -12,7 +12,7 @@ from numba_ad.ops.table import FIRST_MATH
 MAX_BODY, MIN_ROWS, MAX_REGIONS = 1_000, 4, 16
 
 
-def regions_of(arrays):
+def regions_of(arrays) -> list[tuple[int, int, int]]:
     """Periodic regions of a loop-style tape: [(start, body length L, rows)], where slots
     start + p + L t (t < rows) have one opcode, guard flag and constant for each p < L, and
     operands affine in t. Found largest first, then again in what is left either side."""
@@ -78,7 +78,7 @@ def _agree(op, kinds, i0, i1, length):
     return ok
 
 
-def periodic_nest(arrays, guard_index, start, length, rows):
+def periodic_nest(arrays, guard_index: np.ndarray, start: int, length: int, rows: int) -> Group:
     """A periodic region as a nest: `rows` iterations of one loop of one iteration, the body's
     math ops written out once."""
     t = np.arange(rows)[:, None] * length

@@ -53,14 +53,14 @@ def run_bounds(op, a, b, kind, cbits, first_math):
     return starts[:m][::-1].copy()
 
 
-def kind_of(arrays):
+def kind_of(arrays) -> np.ndarray:
     """Opcode and guard flag in one int: a guard never shares a run with a mask."""
     kind = arrays.op.astype(np.int64) * 2
     kind[arrays.guards] += 1
     return kind
 
 
-def make_units(arrays, regions=()):
+def make_units(arrays, regions: list[tuple[int, int]] = ()) -> tuple[list[np.ndarray], list[int]]:
     """The tape's math ops as units, in tape order: each the slots of one op's iterations.
     Slots in `regions` ([(start, end)], the periodic regions of ``regions_of``) are left out.
 
