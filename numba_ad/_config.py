@@ -18,6 +18,14 @@ CACHE = os.environ.get("NUMBA_AD_CACHE", "1") != "0"
 KERNEL_OPTIONS = dict(cache=CACHE, error_model="numpy", nogil=True)
 
 
+def options_source(*, drop: tuple[str, ...] = ()) -> str:
+    """KERNEL_OPTIONS as the keyword text of an ``@njit(...)`` line, without the keys in `drop`.
+
+    The tape compiler writes its kernels into module files; their decorators take their options
+    from here, so that NUMBA_AD_CACHE=0 reaches generated code too."""
+    return ", ".join(f"{key}={value!r}" for key, value in KERNEL_OPTIONS.items() if key not in drop)
+
+
 def kernel(fn):
     """Compile `fn` as a numba_ad kernel (nopython, cached, IEEE arithmetic)."""
     return njit(**KERNEL_OPTIONS)(fn)

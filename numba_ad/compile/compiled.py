@@ -1,9 +1,10 @@
 """``CompiledTape``: a tape written out as numba source, loops and registers instead of a replay.
 
 ``tape.compile()`` plans loops over the tape's runs (compile/plan.py), writes a module
-(compile/source.py) to a file named after a hash of its source, imports it, and numba
-compiles it with ``cache=True``: a second process that compiles the same tape loads the
-machine code from numba's cache instead of compiling again. Generated files live in
+(compile/lower.py, or compile/straight.py for small tapes) to a file named after a hash of
+its source, imports it, and numba compiles it with the options of numba_ad._config (cached
+unless NUMBA_AD_CACHE=0): a second process that compiles the same tape loads the machine
+code from numba's cache instead of compiling again. Generated files live in
 ``$NUMBA_AD_COMPILE_DIR``, else ``$NUMBA_CACHE_DIR/numba_ad_tapes``, else
 ``~/.cache/numba_ad/tapes`` (so a fresh NUMBA_CACHE_DIR also means fresh files).
 
@@ -27,19 +28,20 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from numba_ad.compile.plan import NotCompilable, make_plan
-from numba_ad.compile.source import module_source
+from numba_ad.compile.loops import NotCompilable
+from numba_ad.compile.lower import module_source
+from numba_ad.compile.plan import make_plan
 from numba_ad.compile.straight import MAX_STRAIGHT_OPS, straight_source
 from numba_ad.errors import OffBranchSignal
 from numba_ad.ops.table import FIRST_MATH
 
 # the file name hashes the source and this: bump it when what generated modules import
 # (op_source, ops) changes, which their source does not show
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 _ONE = np.ones(1)
 
 
-def source_dir():
+def source_dir() -> str:
     """Where generated modules are written (created if missing)."""
     where = os.environ.get("NUMBA_AD_COMPILE_DIR")
     if not where and os.environ.get("NUMBA_CACHE_DIR"):
@@ -104,7 +106,7 @@ class CompiledTape:
         The generated source file.
     """
 
-    def __init__(self, tape, straight_line=None, nest=None):
+    def __init__(self, tape, straight_line: bool | None = None, nest: bool | None = None) -> None:
         arrays = tape.arrays
         if straight_line is None:
             straight_line = int(np.count_nonzero(arrays.op >= FIRST_MATH)) <= MAX_STRAIGHT_OPS
@@ -144,7 +146,7 @@ class CompiledTape:
     n_params = property(lambda self: self.tape.n_params)
     scalar_output = property(lambda self: self.tape.scalar_output)
 
-    def workspace(self):
+    def workspace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(w, w_bar, T): buffers for the kernels; w holds the constants that live in memory.
         Straight-line code keeps everything in locals: its buffers are empty."""
         if self.straight_line:
@@ -154,7 +156,7 @@ class CompiledTape:
         return w, np.empty(self.plan.n_work), self._table
 
     # -- one point ------------------------------------------------------------------------
-    def eval(self, x, params=None):
+    def eval(self, x, params=None) -> float | np.ndarray:
         """f(x): a float for a scalar tape, an array (m,) otherwise (as Tape.eval)."""
         x, p = self.tape._point(x, params)
         y = np.empty(self.n_outputs)
@@ -164,7 +166,7 @@ class CompiledTape:
 
     __call__ = eval
 
-    def gradient(self, x, params=None):
+    def gradient(self, x, params=None) -> np.ndarray:
         """Gradient (n,) of a scalar tape at x (as Tape.gradient)."""
         return self.value_and_gradient(x, params)[1]
 
@@ -195,7 +197,7 @@ class CompiledTape:
         g[...] = grad
         return value
 
-    def value_and_gradient(self, x, params=None):
+    def value_and_gradient(self, x, params=None) -> tuple[float, np.ndarray]:
         """(f(x), gradient (n,)) of a scalar tape."""
         if (
             self.straight_line
@@ -220,7 +222,7 @@ class CompiledTape:
         y, g = self._vjp(x, _ONE, params)
         return float(y[0]), g
 
-    def vjp(self, x, w, params=None):
+    def vjp(self, x, w, params=None) -> np.ndarray:
         """J(x)^T w, shape (n,), for w of shape (m,) (a float for a scalar tape)."""
         w_bar = self.tape._directions(w if not self.scalar_output else np.reshape(w, (1,)), self.n_outputs, "w")[0]
         if w_bar.shape[1] != 1:
@@ -240,18 +242,18 @@ class CompiledTape:
         raise AssertionError("the compiled tape saw a changed guard that the tape does not see")  # a bug
 
     # -- many points ------------------------------------------------------------------------
-    def value_and_gradient_many(self, X, params=None):
+    def value_and_gradient_many(self, X, params=None) -> tuple[np.ndarray, np.ndarray]:
         """(values (N,), gradients (N, n)) of a scalar tape at the rows of X, in parallel."""
         if not self.scalar_output:
             raise ValueError(f"gradient_many needs a scalar tape; this one has {self.n_outputs} outputs")
         Y, G = self._vjp_many(X, params, _ONE)
         return Y[:, 0].copy(), G
 
-    def gradient_many(self, X, params=None):
+    def gradient_many(self, X, params=None) -> np.ndarray:
         """Gradients (N, n) of a scalar tape at the rows of X (N, n), in parallel."""
         return self.value_and_gradient_many(X, params)[1]
 
-    def vjp_many(self, X, w, params=None):
+    def vjp_many(self, X, w, params=None) -> np.ndarray:
         """J(x_i)^T w for each row x_i of X: (N, n); w (m,) is shared."""
         return self._vjp_many(X, params, np.ascontiguousarray(self.tape._directions(w, self.n_outputs, "w")[0][:, 0]))[
             1

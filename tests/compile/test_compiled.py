@@ -17,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numba_ad as ad  # noqa: E402
-from numba_ad.compile.plan import MAX_EMITTED, BodyOp, NotCompilable, _families, make_groups  # noqa: E402
+from numba_ad.compile.groups import make_groups  # noqa: E402
+from numba_ad.compile.loops import MAX_EMITTED, BodyOp, NotCompilable  # noqa: E402
+from numba_ad.compile.nests import column_families  # noqa: E402
 from numba_ad.ops.source import ROWS  # noqa: E402
 from numba_ad.ops.table import TABLE, Op  # noqa: E402
 from numba_ad.tape.arrays import TapeArrays  # noqa: E402
@@ -317,7 +319,7 @@ def test_families_group_columns_of_one_k_and_keep_readers_after_what_they_read()
 
     # a (K=3, d=2) block over rows t: column 2k + j reads x[t, j] and p[2k + j]: one family per j
     cols = [_column(Op.SUB, 100 + 6 * rows + c, 10 + 2 * rows + c % 2, 50 + c + 0 * rows) for c in range(6)]
-    assert index(_families(cols), cols) == [[0, 2, 4], [1, 3, 5]]
+    assert index(column_families(cols), cols) == [[0, 2, 4], [1, 3, 5]]
     # column 2k reads column 2k - 1 (k > 0): j first would run columns 2 and 4 before the columns
     # they read, so that layout is refused; pairs [k, k + 3] keep every reader after its source
     # (one row: column 0's read of slot 99 would be column 5 of the row before)
@@ -325,11 +327,11 @@ def test_families_group_columns_of_one_k_and_keep_readers_after_what_they_read()
     cols = [
         _column(Op.SUB, 100 + c + one, (99 + c + one) if c % 2 == 0 else (10 + one), 50 + c + one) for c in range(6)
     ]
-    assert index(_families(cols), cols) == [[0, 3], [1, 4], [2, 5]]
+    assert index(column_families(cols), cols) == [[0, 3], [1, 4], [2, 5]]
     # a sum chain over a short axis: a head (t0 + t1), then s + t2, ..., s + t5: one family of 4
     chain = [_column(Op.ADD, 200 + 5 * rows, 10 + 6 * rows, 11 + 6 * rows)]
     chain += [_column(Op.ADD, 201 + c + 5 * rows, 200 + c + 5 * rows, 12 + c + 6 * rows) for c in range(4)]
-    assert index(_families(chain), chain) == [[0], [1, 2, 3, 4]]
+    assert index(column_families(chain), chain) == [[0], [1, 2, 3, 4]]
 
 
 # --- random array programs: the planner's fusion, shifts and chains ------------------------------
@@ -676,3 +678,20 @@ def test_compiled_tapes_run_without_jit(tmp_path):
     assert numbers[0] == p1(x)
     np.testing.assert_allclose(numbers[1:7], p1_gradient(x), rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(numbers[7:], p1_gradient(x), rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("straight", [True, False])
+def test_numba_ad_cache_0_turns_caching_off_in_generated_modules(tmp_path, straight):
+    """NUMBA_AD_CACHE=0 (the switch of numba_ad._config) reaches the generated decorators too."""
+    script = textwrap.dedent(f"""
+        import pathlib, numpy as np, numba_ad as ad
+        compiled = ad.trace(lambda x: np.sum(np.sin(x[1:]) * x[:-1]), np.linspace(0, 1, 50)).compile({straight})
+        compiled.gradient(np.ones(50))
+        source = pathlib.Path(compiled.path).read_text()
+        print(source.count("cache=True"), source.count("cache=False"), type(compiled.vjp_into._cache).__name__)
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_AD_CACHE="0")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    cached, uncached, cache_kind = run.stdout.split()
+    assert int(cached) == 0 and int(uncached) >= 4 and cache_kind == "NullCache"
+    assert not list(tmp_path.rglob("numba_ad_tape_*.nbi")), "numba wrote a cache index for a generated module"
