@@ -62,16 +62,29 @@ def literal(v: float) -> str:
 
 
 class Names:
-    """The register names of one segment: op j's value v, adjoint b, carried value c and
-    adjoint cb, and its CALL partials da, db, each tagged with the segment."""
+    """The register names of one segment, each tagged with it: op j's value v, adjoint b,
+    carried value c and carried adjoint cb, and its CALL partials da, db."""
 
     def __init__(self, gi: int, k0: int) -> None:
         self.tag = f"_{gi}_{k0}"
 
-    def __getattr__(self, prefix):
-        if prefix in ("v", "b", "c", "cb", "da", "db"):
-            return lambda j: f"{prefix}{j}{self.tag}"
-        raise AttributeError(prefix)
+    def v(self, j: int) -> str:
+        return f"v{j}{self.tag}"
+
+    def b(self, j: int) -> str:
+        return f"b{j}{self.tag}"
+
+    def c(self, j: int) -> str:
+        return f"c{j}{self.tag}"
+
+    def cb(self, j: int) -> str:
+        return f"cb{j}{self.tag}"
+
+    def da(self, j: int) -> str:
+        return f"da{j}{self.tag}"
+
+    def db(self, j: int) -> str:
+        return f"db{j}{self.tag}"
 
 
 def _index(base, stride, var="k", ostride=0):
