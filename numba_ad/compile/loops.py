@@ -27,7 +27,7 @@ class BodyOp(NamedTuple):
     a: np.ndarray  # slots its first operand reads, shaped as out
     b: np.ndarray
     guard: int  # index in tape.guards of its first slot, -1 if not a guard
-    partner: np.ndarray = None  # op_source.PARTNERS: slot of the partner op on the same operand, -1 for none
+    partner: np.ndarray = None  # ops.source.PARTNERS: slot of the partner op on the same operand, -1 for none
     piece: int = -1  # the block split (units) it comes from: a nest's inner loops are cut from one piece
 
     @property

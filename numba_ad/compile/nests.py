@@ -118,7 +118,7 @@ def _affine(m):
 
 
 def find_partners(arrays, groups: list[Group]) -> None:
-    """Set BodyOp.partner for the ops of op_source.PARTNERS whose partner op the tape records
+    """Set BodyOp.partner for the ops of ops.source.PARTNERS whose partner op the tape records
     on the same operand (the first such slot), in place."""
     op, a = arrays.op, arrays.a
     slots_of = {}
