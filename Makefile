@@ -14,10 +14,11 @@ demo: $(VENV)/.installed
 	$(PY) examples/quickstart.py
 
 # A fresh numba cache for every run: a stale cache can hide an edit to another module.
-# Benchmarks run once each in quick mode (smoke test); `make bench` measures them.
+# Benchmarks run once each in quick mode (smoke test); `make bench` measures them. Two workers
+# (pytest-xdist), each with its own numba cache folder (tests/conftest.py).
 test: $(VENV)/.installed lint
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
-	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q tests benchmarks --benchmark-disable
+	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q -n 2 tests benchmarks --benchmark-disable
 
 # ruff's lint and format checks over everything Python in the repository (config: pyproject.toml).
 lint: $(VENV)/.installed
