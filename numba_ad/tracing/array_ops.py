@@ -25,7 +25,7 @@ from numba_ad.tape.arrays import INDEX_DTYPE
 
 _ADD, _SUB, _MUL, _DIV = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV)
 _POWI, _POWC = int(Op.POWI), int(Op.POWC)
-_power_op = power_op.py_func  # the kernel's own Python code
+_power_op = getattr(power_op, "py_func", power_op)  # the kernel's own Python code (NUMBA_DISABLE_JIT: itself)
 _REFERENCE = {int(op): spec.reference for op, spec in TABLE.items()}
 
 

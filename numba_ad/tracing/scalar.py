@@ -118,7 +118,7 @@ def _unary(op, x, c=0.0):
     return x._rec.push(op, x.slot, 0, c, SCALAR[op](x.value, 0.0, c))
 
 
-_power_op = power_op.py_func  # the kernel's own Python code: one decision, no compiled call
+_power_op = getattr(power_op, "py_func", power_op)  # the kernel's own Python code: no compiled call
 _CONSTANT_POWERS = (int(Op.POWI), int(Op.POWC))  # the ops that keep c as their constant
 
 
