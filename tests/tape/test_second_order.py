@@ -275,6 +275,21 @@ def test_kinks_have_zero_second_derivatives():
     np.testing.assert_array_equal(tape.hessian(np.array([0.0, 0.0])), np.zeros((2, 2)))
 
 
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_hvp_near_hypots_kink_is_the_same_for_one_and_many_directions(scale):
+    """exp(hypot(x, s x)) at x = 6.7e-30: the second partials of hypot are ~1/|x| and cancel,
+    and H = (1 + s^2) exp(...) is what is left. The many-direction sweep once added the
+    cancelling terms one at a time and returned 0 (found by the random-graph test in CI)."""
+    tape = ad.trace(lambda x: np.exp(np.hypot(x[0], scale * x[0])), np.array([1.0]))
+    x = np.array([6.72974052e-30])
+    exact = 1.0 + scale * scale  # exp(~1e-29) rounds to 1
+    V = np.array([[0.3, -0.5, 1.2]])
+    np.testing.assert_allclose(tape.hvp(x, V), exact * V, rtol=1e-12)
+    for k in range(3):
+        np.testing.assert_allclose(tape.hvp(x, V[:, k]), exact * V[:, k], rtol=1e-12)
+    np.testing.assert_allclose(tape.hessian(x), [[exact]], rtol=1e-12)
+
 # --- vector functions and weights ----------------------------------------------------------
 def test_weighted_hessian_is_the_lagrangian_hessian():
     def f(x):
