@@ -275,7 +275,6 @@ def test_kinks_have_zero_second_derivatives():
     np.testing.assert_array_equal(tape.hessian(np.array([0.0, 0.0])), np.zeros((2, 2)))
 
 
-
 @pytest.mark.parametrize("scale", [1.0, 2.0])
 def test_hvp_near_hypots_kink_is_the_same_for_one_and_many_directions(scale):
     """exp(hypot(x, s x)) at x = 6.7e-30: the second partials of hypot are ~1/|x| and cancel,
@@ -289,6 +288,7 @@ def test_hvp_near_hypots_kink_is_the_same_for_one_and_many_directions(scale):
     for k in range(3):
         np.testing.assert_allclose(tape.hvp(x, V[:, k]), exact * V[:, k], rtol=1e-12)
     np.testing.assert_allclose(tape.hessian(x), [[exact]], rtol=1e-12)
+
 
 # --- vector functions and weights ----------------------------------------------------------
 def test_weighted_hessian_is_the_lagrangian_hessian():
