@@ -11,6 +11,7 @@ and kernels) < ``tracing``, ``compile``, ``dual`` < ``api``; this module names t
 from numba_ad import fwd, nb, testing
 from numba_ad.api import (
     Function,
+    Primitive,
     Recorder,
     Tape,
     Transformed,
@@ -29,6 +30,7 @@ from numba_ad.api import (
     load,
     log_softmax,
     logsumexp,
+    primitive,
     softplus,
     trace,
     value_and_grad,
@@ -55,6 +57,7 @@ __all__ = [
     "Function",
     "NotCompilable",
     "Op",
+    "Primitive",
     "Recorder",
     "Tape",
     "TapeArrays",
@@ -78,6 +81,7 @@ __all__ = [
     "logsumexp",
     "load",
     "nb",
+    "primitive",
     "softplus",
     "testing",
     "trace",

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from numba_ad.api.primitive import Primitive
 from numba_ad.api.record import trace
+from numba_ad.ops import user
 
 
 def check_grads(
@@ -75,3 +77,45 @@ def _assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: f
         raise AssertionError(
             f"{what}: mismatch at index {i}: {actual[i]!r} vs {expected[i]!r} (rtol={rtol}, atol={atol})"
         )
+
+
+def check_primitive(p: Primitive, points: ArrayLike, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Check a primitive's rules against central differences of its lower-order rules at
+    `points` ((k,) for one argument, (k, 2) for two); raise AssertionError naming the rule
+    and the point of any mismatch. numba_ad never checks the rules it is given: a wrong
+    partial gives a wrong derivative without an error, so check each primitive once.
+
+    First partials are differenced from the value, second partials from the first partials
+    (rules not given are skipped). The step is eps^(1/3) max(1, |x|), the usual choice for
+    central differences; points must be where the function is smooth.
+    """
+    if not isinstance(p, Primitive):
+        raise TypeError(f"check_primitive takes a numba_ad.primitive; got {type(p).__name__}")
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, p.arity)
+    rules = user.registered(p.index).rules
+    # (rule checked, rule differenced, the argument it is differenced in)
+    if p.arity == 1:
+        pairs = [(user.D_A, user.VALUE, 0), (user.D_AA, user.D_A, 0)]
+    else:
+        pairs = [
+            (user.D_A, user.VALUE, 0),
+            (user.D_B, user.VALUE, 1),
+            (user.D_AA, user.D_A, 0),
+            (user.D_AB, user.D_A, 1),
+            (user.D_BB, user.D_B, 1),
+        ]
+    for point in pts:
+        for checked, base, arg in pairs:
+            if rules[checked] is None:
+                continue
+            h = float(np.finfo(float).eps ** (1 / 3) * max(1.0, abs(point[arg])))
+            up, down = point.tolist(), point.tolist()
+            up[arg] += h
+            down[arg] -= h
+            fd = (float(rules[base](*up)) - float(rules[base](*down))) / (2 * h)
+            exact = float(rules[checked](*point.tolist()))
+            if not abs(exact - fd) <= atol + rtol * max(abs(fd), abs(exact)):
+                raise AssertionError(
+                    f"primitive {p.name!r}: rule {user.RULE_NAMES[checked]} at {tuple(point.tolist())} gives "
+                    f"{exact!r}; central differences of {user.RULE_NAMES[base]} give {fd!r}"
+                )

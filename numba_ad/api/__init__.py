@@ -8,6 +8,7 @@ and Recorder) and ``derivative`` (derivatives of any order of scalar functions).
 from numba_ad.api.compositions import log_softmax, logsumexp, softplus, xlogy
 from numba_ad.api.derivative import derivative, derivative_by_taylor
 from numba_ad.api.function_cache import Function, function
+from numba_ad.api.primitive import Primitive, primitive
 from numba_ad.api.record import trace
 from numba_ad.api.tape import Tape, load
 from numba_ad.api.transforms import (
@@ -29,6 +30,7 @@ from numba_ad.api.transforms import (
 
 __all__ = [
     "Function",
+    "Primitive",
     "Recorder",
     "Tape",
     "Transformed",
@@ -49,6 +51,7 @@ __all__ = [
     "logsumexp",
     "softplus",
     "load",
+    "primitive",
     "trace",
     "value_and_grad",
     "vjp",

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 from numba_ad._inputs import _vector, as_real_array
 from numba_ad.api.batch import BatchMethods
 from numba_ad.errors import BranchChangedError
+from numba_ad.ops import user
 from numba_ad.ops.table import Op
 from numba_ad.tape import drivers, sparsity
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
@@ -318,7 +319,14 @@ class Tape(BatchMethods):
         """
         return self._checked(self._taylor(x, v, degree, params))
 
+    def _require_rules(self, order, what):
+        """Refuse `what` when a user primitive on the tape lacks rules of its derivative order."""
+        reason = user.missing_rule(self.arrays.op, self.arrays.c, order, what)
+        if reason is not None:
+            raise ValueError(reason)
+
     def _hvp(self, x, v, weights, params):
+        self._require_rules(2, "hvp")
         x, p = self._point(x, params)
         V, single = self._directions(v, self.n_inputs, "v")
         weights = self._output_weights(weights)
@@ -327,6 +335,7 @@ class Tape(BatchMethods):
         return (out[:, 0] if single else out), failed
 
     def _hessian(self, x, weights, params):
+        self._require_rules(2, "hessian")
         x, p = self._point(x, params)
         weights = self._output_weights(weights)
         n = self.n_inputs
@@ -378,6 +387,7 @@ class Tape(BatchMethods):
         v_arr = as_real_array(v, "v")
         if v_arr.shape != (self.n_inputs,):
             raise ValueError(f"v must have shape ({self.n_inputs},), one direction; got shape {v_arr.shape}")
+        self._require_rules(int(degree), f"taylor of degree {int(degree)}")
         D1 = int(degree) + 1
         state = self._second_order
         X = state.get("taylor")

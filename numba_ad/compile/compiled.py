@@ -37,7 +37,7 @@ from numba_ad.ops.table import FIRST_MATH
 
 # the file name hashes the source and this: bump it when what generated modules import
 # (ops.source, ops.rules, ops.special: the op rows' helpers) changes, which their source does not show
-CODEGEN_VERSION = "6"
+CODEGEN_VERSION = "7"
 _ONE = np.ones(1)
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from numba_ad._config import kernel
-from numba_ad.ops import special  # noqa: F401
+from numba_ad.ops import special, user  # noqa: F401
 from numba_ad.ops.constants import LN2, LN10, SQRT_PI_OVER_2, TWO_OVER_SQRT_PI  # noqa: F401
 from numba_ad.ops.rules import (  # noqa: F401
     maximum_value,

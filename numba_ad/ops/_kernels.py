@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from numba_ad._config import kernel_inline
-from numba_ad.ops import special  # noqa: F401
+from numba_ad.ops import special, user  # noqa: F401
 from numba_ad.ops.constants import LN2, LN10, SQRT_PI_OVER_2, TWO_OVER_SQRT_PI  # noqa: F401
 from numba_ad.ops.rules import (  # noqa: F401
     maximum_value,
@@ -148,6 +148,10 @@ def value(op, x, y, c):
         return math.lgamma(x)
     elif op == 56:  # SINC
         return special.sinc(x)
+    elif op == 57:  # USER1
+        return user.value1(x, c)
+    elif op == 58:  # USER2
+        return user.value2(x, y, c)
     return math.nan  # unreachable: tapes are validated against the op table
 
 
@@ -248,6 +252,10 @@ def partials(op, x, y, c, v):
         return special.d_gammaln(x, v), 0.0
     elif op == 56:  # SINC
         return special.d_sinc(x, v), 0.0
+    elif op == 57:  # USER1
+        return user.partials1(x, y, c, v)
+    elif op == 58:  # USER2
+        return user.partials2(x, y, c, v)
     return 0.0, 0.0  # piecewise-constant ops: zero partials
 
 
@@ -336,6 +344,10 @@ def second_partials(op, x, y, c, v):
         return special.d2_gammaln(x, v), 0.0, 0.0
     elif op == 56:  # SINC
         return special.d2_sinc(x, v), 0.0, 0.0
+    elif op == 57:  # USER1
+        return user.second1(x, y, c, v)
+    elif op == 58:  # USER2
+        return user.second2(x, y, c, v)
     return 0.0, 0.0, 0.0  # linear or piecewise-constant ops
 
 

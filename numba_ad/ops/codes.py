@@ -66,3 +66,5 @@ class Op(IntEnum):
     ERFINV = 54
     GAMMALN = 55
     SINC = 56
+    USER1 = 57
+    USER2 = 58

@@ -41,7 +41,7 @@ from numba_ad.ops import scalar_evaluators as ev
 
 ZERO, ONE, MINUS_ONE = "0", "1", "-1"
 
-STRUCTURAL, MATH, COMPARISON, SELECT = "structural", "math", "comparison", "select"
+STRUCTURAL, MATH, COMPARISON, SELECT, USER = "structural", "math", "comparison", "select", "user"
 
 Domain = tuple[tuple[float, float], tuple[float, float]]
 _R = (-3.0, 3.0)
@@ -58,7 +58,7 @@ class OpDef:
     code: int  # stable opcode stored in tapes: append-only
     arity: int  # 0 structural, 1 unary (reads slot a; b is slot 0), 2 binary
     label: str
-    kind: str = MATH  # STRUCTURAL, MATH, COMPARISON (a guard may be one) or SELECT
+    kind: str = MATH  # STRUCTURAL, MATH, COMPARISON (a guard may be one), SELECT or USER
     value: str = ""
     d_a: str = ZERO
     d_b: str = ZERO
@@ -261,6 +261,14 @@ OPS: tuple[OpDef, ...] = (
           dual="gammaln"),
     unary("SINC", 56, "sinc", "special.sinc({x})", "special.d_sinc({x}, {v})", "special.d2_sinc({x}, {v})",
           scalar=ev.jit1("sinc"), reference=_np1(np.sinc), numpy_function=("sinc",), dual="sinc"),
+    # -- user primitives (numba_ad.primitive; ops/user.py): c is the primitive's index in this
+    # process's registry, and every rule is a call through the registry's table of callbacks.
+    # test_c: tests/conftest.py registers a unary primitive at index 0 and a binary one at 1.
+    OpDef("USER1", 57, 1, "primitive", kind=USER, value="user.value1({x}, {c})", partials_fn="user.partials1",
+          second_fn="user.second1", scalar=ev.user_value, reference=ev.user_values, nonzero=(1, 0, 1, 0, 0)),
+    OpDef("USER2", 58, 2, "primitive", kind=USER, value="user.value2({x}, {y}, {c})", partials_fn="user.partials2",
+          second_fn="user.second2", scalar=ev.user_value, reference=ev.user_values, domain=(_R, _R), test_c=1.0,
+          nonzero=(1, 1, 1, 1, 1)),
 )
 # fmt: on
 

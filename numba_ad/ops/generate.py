@@ -46,7 +46,7 @@ def _math_ops() -> list[OpDef]:
 def _helpers() -> list[str]:
     names = set()
     for d in _math_ops():
-        names.update(n for n in (d.partials_fn, d.second_fn) if n)
+        names.update(n for n in (d.partials_fn, d.second_fn) if n and "." not in n)  # "user.x": a module
         for t in (d.value, d.d_a, d.d_b, *d.second):
             names.update(n for n in ("minimum_value", "maximum_value") if f"{n}(" in t)
     return sorted(names)
@@ -54,7 +54,7 @@ def _helpers() -> list[str]:
 
 def _imports(helpers: list[str], kernel_names: str) -> str:
     lines = ["import math", "", "import numpy as np", "", f"from numba_ad._config import {kernel_names}"]
-    lines.append("from numba_ad.ops import special  # noqa: F401")
+    lines.append("from numba_ad.ops import special, user  # noqa: F401")
     lines.append("from numba_ad.ops.constants import LN2, LN10, SQRT_PI_OVER_2, TWO_OVER_SQRT_PI  # noqa: F401")
     if helpers:
         lines.append("from numba_ad.ops.rules import (  # noqa: F401")

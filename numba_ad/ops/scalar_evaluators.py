@@ -108,3 +108,17 @@ def erfc_reference(x):
     except ImportError:  # pragma: no cover
         return np.vectorize(math.erfc, otypes=[float])(x)
     return erfc(x)
+
+
+def user_value(x, y, c):
+    """The value of user primitive c (ops/user.py) at x (and y), while tracing."""
+    from numba_ad.ops import user
+
+    return user.registered(int(c)).evaluate(x, y)
+
+
+def user_values(x, y, c):
+    """user_value elementwise over arrays x, y (one primitive c)."""
+    from numba_ad.ops import user
+
+    return user.registered(int(c)).evaluate_many(x, y)

@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit, prange
 
 from numba_ad.errors import OffBranchSignal
-from numba_ad.ops import special
+from numba_ad.ops import special, user
 from numba_ad.ops.constants import LN2, LN10, SQRT_PI_OVER_2, TWO_OVER_SQRT_PI
 from numba_ad.ops.rules import maximum_value, minimum_value
 from numba_ad.ops.source import partials_of, times

@@ -9,6 +9,7 @@ test_completeness.py that no op is missing from that check).
 import math
 
 from numba_ad._config import kernel, kernel_inline
+from numba_ad.ops import user
 from numba_ad.ops.codes import Op
 from numba_ad.ops.constants import LN2, LN10, TWO_OVER_SQRT_PI
 from numba_ad.ops.series import conv as _conv
@@ -321,6 +322,8 @@ def taylor(op, X, ia, ib, i, c, d_a, d_b, S):
         taylor_gammaln(X, ia, i, S)
     elif op == Op.SINC:
         taylor_sinc(X, ia, i, S)
+    elif op == Op.USER1 or op == Op.USER2:
+        user.taylor_user(X, ia, ib, i, c, d_a, d_b, op == Op.USER2)
     elif op == Op.IF_TRUE:
         _taylor_linear(X, ia, ib, i, 0.0, d_b)  # y's series where the mask holds, else zeros
     elif op == Op.IF_FALSE:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from numba_ad.ops import user
 from numba_ad.ops.table import ARITY, COMPARISONS, FIRST_MATH, TABLE, Op
 
 OP_DTYPE = np.uint8
@@ -140,7 +141,29 @@ def validated(arrays: TapeArrays) -> TapeArrays:
     if ((t.outputs < 0) | (t.outputs >= n_slots)).any():
         _fail(f"outputs must be slots in 0..{n_slots - 1}; got {t.outputs.tolist()}")
     _check_guards(t)
+    _check_primitives(t)
     return t
+
+
+def _check_primitives(t):
+    """A USER1 / USER2 op's c is the index of a primitive registered in this process, of its arity."""
+    for arity, opcode in ((1, Op.USER1), (2, Op.USER2)):
+        at = np.flatnonzero(t.op == opcode)
+        if at.shape[0] == 0:
+            continue
+        for index in np.unique(t.c[at]).tolist():
+            i = int(at[np.argmax(t.c[at] == index)])
+            if not (index == int(index) and 0 <= index < len(user.REGISTRY)):
+                _fail(
+                    f"slot {i} calls user primitive {index!r}, but this process has "
+                    f"{len(user.REGISTRY)} registered (numba_ad.primitive); indices are 0..{len(user.REGISTRY) - 1}"
+                )
+            p = user.REGISTRY[int(index)]
+            if p.arity != arity:
+                _fail(
+                    f"slot {i} is a {opcode.name} op, but primitive {p.name!r} (index {int(index)}) "
+                    f"takes {p.arity} argument(s)"
+                )
 
 
 def _check_guards(t):

@@ -11,6 +11,13 @@ A file of format 1 holds, as plain arrays (no pickles: it loads with ``allow_pic
   ops (a renumbering, a file from a different build) instead of replaying it as other ops.
   CppAD's graph format keeps a separate, frozen op enum for the same reason.
 
+Format 2 is format 1 plus ``primitive_names`` (str, 1-D): the names of the user primitives
+(numba_ad.primitive) the tape calls. In the file a USER1 / USER2 op's ``c`` is a position in
+that list, not the registry index of the writing process (indices are per process); a load
+maps each name to the primitive registered under it in the reading process and refuses a
+name that is not registered. A tape without primitives is written as format 1, which older
+numba_ad versions read too.
+
 A file without ``format_version`` is format 0: the ``np.savez(path, **tape.arrays._asdict())``
 recipe the README gave before ``Tape.save``. It has the eight fields only; its codes are read
 as today's (they are frozen) and ``scalar_output`` is taken as "one output".
@@ -30,13 +37,17 @@ from typing import NoReturn
 
 import numpy as np
 
+from numba_ad.ops import user
 from numba_ad.ops.table import Op
 from numba_ad.tape.arrays import _DTYPES, TapeArrays, is_known_opcode, known_opcodes_text, validated
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FIELDS = TapeArrays._fields
 _HEADER = ("format_version", "scalar_output", "op_codes", "op_names")
-_KEYS = {0: frozenset(FIELDS), 1: frozenset(FIELDS + _HEADER)}  # the arrays each version's file holds
+_PRIMITIVES = ("primitive_names",)
+# the arrays each version's file holds
+_KEYS = {0: frozenset(FIELDS), 1: frozenset(FIELDS + _HEADER), 2: frozenset(FIELDS + _HEADER + _PRIMITIVES)}
+_USER = np.array([int(Op.USER1), int(Op.USER2)])
 
 
 def save_arrays(path: str | os.PathLike, arrays: TapeArrays, scalar_output: bool) -> Path:
@@ -48,8 +59,16 @@ def save_arrays(path: str | os.PathLike, arrays: TapeArrays, scalar_output: bool
     codes = np.unique(arrays.op).astype(_DTYPES["op"])
     names = np.array([Op(int(code)).name for code in codes], dtype=str)
     contents = {name: np.asarray(getattr(arrays, name)) for name in FIELDS}
+    used = user.primitives_used(arrays.op, arrays.c)
+    version = 2 if used else 1
+    if used:  # c of a primitive's op: its position in primitive_names, not this process's index
+        at = np.isin(arrays.op, _USER)
+        c = contents["c"].copy()
+        c[at] = np.searchsorted(np.array(used, dtype=np.float64), c[at])
+        contents["c"] = c
+        contents["primitive_names"] = np.array([user.REGISTRY[i].name for i in used], dtype=str)
     contents.update(
-        format_version=np.array(FORMAT_VERSION, dtype=np.int64),
+        format_version=np.array(version, dtype=np.int64),
         scalar_output=np.array(bool(scalar_output)),
         op_codes=codes,
         op_names=names,
@@ -74,6 +93,7 @@ def load_arrays(path: str | os.PathLike) -> tuple[TapeArrays, bool]:
     version = _version(path, contents)
     _check_keys(path, contents, version)
     arrays = TapeArrays(*[_field(path, contents, name) for name in FIELDS])
+    arrays = _map_primitives(path, contents, version, arrays)
     if version == 0:
         scalar_output = arrays.outputs.shape[0] == 1
     else:
@@ -192,6 +212,40 @@ def _check_op_names(path: Path, contents: dict[str, np.ndarray], op: np.ndarray)
     if unnamed.any():
         i = int(np.argmax(unnamed))
         _fail(path, f"slot {i} has opcode {op[i]}, which the file's op_codes/op_names do not name")
+
+
+def _map_primitives(path: Path, contents: dict[str, np.ndarray], version: int, arrays: TapeArrays) -> TapeArrays:
+    """arrays with each primitive op's c mapped from its position in the file's
+    primitive_names to the index of the primitive of that name in this process."""
+    at = np.isin(arrays.op, _USER)
+    if version < 2:
+        if at.any():
+            i = int(np.argmax(at))
+            _fail(path, f"slot {i} calls a user primitive, which a format-{version} file cannot name (format 2 can)")
+        return arrays
+    names = contents["primitive_names"]
+    if names.ndim != 1 or (names.dtype.kind != "U" and names.size):
+        _fail(path, f"primitive_names must be a 1-D str array; found dtype {names.dtype}, shape {names.shape}")
+    if not at.any():
+        return arrays
+    position = arrays.c[at]
+    bad = (position != np.floor(position)) | (position < 0) | (position >= names.shape[0])
+    if bad.any():
+        i = int(np.flatnonzero(at)[np.argmax(bad)])
+        _fail(path, f"slot {i} calls primitive {arrays.c[i]!r}; the file names {names.shape[0]} (primitive_names)")
+    index = np.empty(names.shape[0])
+    for k, name in enumerate(names.tolist()):
+        found = user.index_of(name)
+        if found is None:
+            _fail(
+                path,
+                f"the tape calls user primitive {name!r}, which is not registered in this process: "
+                "register it with numba_ad.primitive(..., name=...) before loading",
+            )
+        index[k] = found
+    c = arrays.c.copy()
+    c[at] = index[position.astype(np.int64)]
+    return arrays._replace(c=c)
 
 
 def _check_opcodes(path: Path, op: np.ndarray) -> None:

@@ -66,9 +66,13 @@ import numpy as np
 from numba.typed import List
 
 from numba_ad._config import kernel, kernel_inline
+from numba_ad.ops import user
+from numba_ad.ops.codes import Op
 from numba_ad.tape import drivers
 from numba_ad.tape.arrays import TapeArrays
 from numba_ad.tape.sweeps import adjoint_sweep, tangent_sweep
+
+_FIRST_USER = int(min(Op.USER1, Op.USER2))
 
 MAX_LANES = 32  # as api.MAX_LANES: [n_slots, 32] measured 0.45 ns/op/lane
 
@@ -293,6 +297,19 @@ def _check_hvp(tape_sizes, work_sizes, v_len, out_len):
 
 
 @kernel
+def _check_second_partials(tape):
+    """Refuse a tape whose user primitive lacks second partials (one pass over the opcodes,
+    as Tape.hvp refuses it): without them the sweep would read NaN, not a derivative."""
+    op, c = tape.op, tape.c
+    for i in range(op.shape[0]):
+        if op[i] >= _FIRST_USER and user.lacks_second(op[i], c[i]):
+            raise ValueError(
+                "numba_ad.nb.hvp_into: the tape calls a user primitive registered without second partials "
+                "(numba_ad.primitive(..., second=...))"
+            )
+
+
+@kernel
 def _raise_if_failed(failed):
     if failed >= 0:
         raise ValueError(BRANCH_CHANGED)
@@ -374,6 +391,7 @@ def hvp_into(tape, work, x, v, out):
     """Write H(x) v into out (n,), for v (n,): H is the Hessian of f (scalar tape) or of
     sum_i work.weights[i] F_i (vector tape: set work.weights[:] = w first). Forward over reverse."""
     _check_hvp(_tape_sizes(tape), _work_sizes(work), v.shape[0], out.shape[0])
+    _check_second_partials(tape)
     n = tape.inputs.shape[0]
     V, out_col = work.vec_n, work.vec_n2
     for j in range(n):

@@ -70,13 +70,13 @@ def unary(rec, op, x, c=0.0):
     return _record(rec, op, slots_of(rec, x), 0, c, values)
 
 
-def binary(rec, op, x, y, what="operation"):
+def binary(rec, op, x, y, what="operation", c=0.0):
     shape = broadcast_shape(what, x.values.shape, y.values.shape)
     with np.errstate(all="ignore"):
-        values = np.asarray(_REFERENCE[op](x.values, y.values, 0.0), dtype=np.float64)
+        values = np.asarray(_REFERENCE[op](x.values, y.values, c), dtype=np.float64)
     if values.shape != shape:  # a reference that ignores an operand (IF_TRUE's constant side)
         values = np.array(np.broadcast_to(values, shape))
-    return _record(rec, op, slots_of(rec, x), slots_of(rec, y), 0.0, values)
+    return _record(rec, op, slots_of(rec, x), slots_of(rec, y), c, values)
 
 
 def copy(x):

@@ -107,11 +107,11 @@ def _rec_of(*args):
     raise TypeError("no traced operand")  # pragma: no cover - callers guarantee one
 
 
-def _binary(op, x, y):
+def _binary(op, x, y, c=0.0):
     rec = _rec_of(x, y)
     xs, xv = _operand(rec, x)
     ys, yv = _operand(rec, y)
-    return rec.push(op, xs, ys, 0.0, SCALAR[op](xv, yv, 0.0))
+    return rec.push(op, xs, ys, c, SCALAR[op](xv, yv, c))
 
 
 def _unary(op, x, c=0.0):

@@ -16,6 +16,7 @@ FROZEN = {
     "SQUARE": 40, "RECIPROCAL": 41, "FLOOR": 42, "CEIL": 43, "TRUNC": 44, "SIGN": 45, "LT": 46, "LE": 47,
     "EQ": 48, "IF_TRUE": 49, "IF_FALSE": 50,
     "LOGADDEXP": 51, "LOGADDEXP2": 52, "EXPIT": 53, "ERFINV": 54, "GAMMALN": 55, "SINC": 56,
+    "USER1": 57, "USER2": 58,
 }  # fmt: skip
 
 

@@ -18,7 +18,12 @@ from numba_ad.tracing import numpy_protocol
 
 MATH_OPS = [op for op, d in DEFS.items() if d.kind != STRUCTURAL]
 # Ops the Dual layer handles without a kernel of their own, and how.
-DUAL_ELSEWHERE = {Op.NEG: "Dual.__neg__", Op.POWI: "rules.power_const (x ** integer)"}
+DUAL_ELSEWHERE = {
+    Op.NEG: "Dual.__neg__",
+    Op.POWI: "rules.power_const (x ** integer)",
+    Op.USER1: "Primitive._dual (the primitive's own first partials)",
+    Op.USER2: "Primitive._dual",
+}
 # Ops the tracer records from a composition, not from a spelling of their own.
 TRACED_ELSEWHERE = {
     Op.POW: "x ** y, np.power",
@@ -30,6 +35,8 @@ TRACED_ELSEWHERE = {
     Op.EQ: "x == y, x != y",
     Op.IF_TRUE: "ad.where, ad.clip",
     Op.IF_FALSE: "ad.where, ad.clip",
+    Op.USER1: "calling a numba_ad.primitive of one argument",
+    Op.USER2: "calling a numba_ad.primitive of two arguments",
 }
 
 

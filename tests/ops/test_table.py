@@ -8,6 +8,7 @@ import pytest
 import numba_ad as ad
 from numba_ad.ops import table as ops
 from numba_ad.ops.table import DEFS, FIRST_MATH, SMOOTH, TABLE, Op
+from tests._support import primitives
 from tests._support.op_tapes import one_op_tape
 
 MATH_OPS = [op for op in Op if op >= FIRST_MATH]
@@ -95,6 +96,8 @@ def test_each_op_traced_through_numpy(op):
         Op.ERF: lambda x, y: ad.erf(x),
         Op.ERFC: lambda x, y: ad.erfc(x),
         Op.RECIPROCAL: lambda x, y: 1 / x if isinstance(x, float) else np.reciprocal(x),
+        Op.USER1: lambda x, y: primitives.UNARY(x),
+        Op.USER2: lambda x, y: primitives.BINARY(x, y),
     }
     if DEFS[op].scipy and op not in spellings:  # SciPy's special functions are ufuncs too
         special = pytest.importorskip("scipy.special")

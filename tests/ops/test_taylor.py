@@ -70,7 +70,9 @@ COMPLEX = {
     Op.SINC: lambda x, y, c: np.sinc(x),
 }
 # No complex reference: checked in tests/ops/test_special.py, erf of the series giving back x's series.
-TAYLOR_CHECKED_ELSEWHERE = {Op.ERFINV}
+# ERFINV: tests/ops/test_special_taylor.py; the primitives (degree 2 from their second
+# partials, higher degrees refused): tests/api/test_primitive.py
+TAYLOR_CHECKED_ELSEWHERE = {Op.ERFINV, Op.USER1, Op.USER2}
 # Where each op is singular, as points in x (unary ops); binary ops are handled below.
 SINGULAR_X = {
     Op.POWC: [0.0],

@@ -263,7 +263,7 @@ def test_the_crafted_files_start_from_files_that_load(tmp_path):
 
 def test_a_newer_format_is_refused_naming_both_versions(tmp_path):
     contents = _replaced(_v1_contents(), format_version=np.array(7))
-    _refused(tmp_path, contents, r"was written by a newer numba_ad: format 7; this version reads 0\.\.1")
+    _refused(tmp_path, contents, r"was written by a newer numba_ad: format 7; this version reads 0\.\.2")
 
 
 @pytest.mark.parametrize(
