@@ -262,13 +262,15 @@ OPS: tuple[OpDef, ...] = (
     unary("SINC", 56, "sinc", "special.sinc({x})", "special.d_sinc({x}, {v})", "special.d2_sinc({x}, {v})",
           scalar=ev.jit1("sinc"), reference=_np1(np.sinc), numpy_function=("sinc",), dual="sinc"),
     # -- user primitives (numba_ad.primitive; ops/user.py): c is the primitive's index in this
-    # process's registry, and every rule is a call through the registry's table of callbacks.
+    # process's registry; user.rule(c, k, x, y, arity) calls its rule k (0 value, 1 d_a, 2 d_b,
+    # 3 d_aa, 4 d_ab, 5 d_bb: ops.user.RULE_NAMES) through the registry's table of callbacks.
     # test_c: tests/conftest.py registers a unary primitive at index 0 and a binary one at 1.
-    OpDef("USER1", 57, 1, "primitive", kind=USER, value="user.value1({x}, {c})", partials_fn="user.partials1",
-          second_fn="user.second1", scalar=ev.user_value, reference=ev.user_values, nonzero=(1, 0, 1, 0, 0)),
-    OpDef("USER2", 58, 2, "primitive", kind=USER, value="user.value2({x}, {y}, {c})", partials_fn="user.partials2",
-          second_fn="user.second2", scalar=ev.user_value, reference=ev.user_values, domain=(_R, _R), test_c=1.0,
-          nonzero=(1, 1, 1, 1, 1)),
+    unary("USER1", 57, "primitive", "user.rule({c}, 0, {x}, 0.0, 1)", "user.rule({c}, 1, {x}, 0.0, 1)",
+          "user.rule({c}, 3, {x}, 0.0, 1)", kind=USER, scalar=ev.user_value, reference=ev.user_values),
+    binary("USER2", 58, "primitive", "user.rule({c}, 0, {x}, {y}, 2)", "user.rule({c}, 1, {x}, {y}, 2)",
+           "user.rule({c}, 2, {x}, {y}, 2)", kind=USER, scalar=ev.user_value, reference=ev.user_values, test_c=1.0,
+           second=("user.rule({c}, 3, {x}, {y}, 2)", "user.rule({c}, 4, {x}, {y}, 2)",
+                   "user.rule({c}, 5, {x}, {y}, 2)")),
 )
 # fmt: on
 

@@ -213,51 +213,23 @@ def _entry(c, rule):
     return i * N_RULES + rule
 
 
-@kernel_inline
-def rule1(c, rule, x):
-    """Rule `rule` of the unary primitive c at x."""
-    e = _entry(c, rule)
-    return _call1(e, x) if e >= 0 else math.nan
+# Called, not inlined, and one function for every rule: it sits in the op chains that every
+# sweep inlines: inlining a function per rule there measured +5 s of cold start (first
+# gradient 16.7 -> 21.8 s), calling one per rule +2 s; this one function, 15.6 to 16.5 s. The
+# indirect call it makes costs more than the direct call to it anyway.
+@kernel
+def rule(c, which, x, y, arity):
+    """Rule `which` (VALUE, D_A, ...) of the primitive whose index is the op's constant c, at
+    x (arity 1) or (x, y) (arity 2); the op rows' templates call it."""
+    e = _entry(c, which)
+    if e < 0:
+        return math.nan
+    if arity == 1:
+        return _call1(e, x)
+    return _call2(e, x, y)
 
 
-@kernel_inline
-def rule2(c, rule, x, y):
-    """Rule `rule` of the binary primitive c at (x, y)."""
-    e = _entry(c, rule)
-    return _call2(e, x, y) if e >= 0 else math.nan
-
-
-@kernel_inline
-def value1(x, c):
-    return rule1(c, VALUE, x)
-
-
-@kernel_inline
-def value2(x, y, c):
-    return rule2(c, VALUE, x, y)
-
-
-@kernel_inline
-def partials1(x, y, c, v):
-    return rule1(c, D_A, x), 0.0
-
-
-@kernel_inline
-def partials2(x, y, c, v):
-    return rule2(c, D_A, x, y), rule2(c, D_B, x, y)
-
-
-@kernel_inline
-def second1(x, y, c, v):
-    return rule1(c, D_AA, x), 0.0, 0.0
-
-
-@kernel_inline
-def second2(x, y, c, v):
-    return rule2(c, D_AA, x, y), rule2(c, D_AB, x, y), rule2(c, D_BB, x, y)
-
-
-@kernel_inline
+@kernel
 def taylor_user(X, ia, ib, i, c, d_a, d_b, binary):
     """Taylor coefficients 2.. of slot i, a primitive: degree 2 from its second partials
     (the drivers refuse a primitive without them), NaN from 3 on (it has no rule for them:
@@ -267,9 +239,10 @@ def taylor_user(X, ia, ib, i, c, d_a, d_b, binary):
         x1 = X[ia, 1]
         y1 = X[ib, 1] if binary else 0.0
         if binary:
-            d_aa, d_ab, d_bb = second2(X[ia, 0], X[ib, 0], c, X[i, 0])
+            x0, y0 = X[ia, 0], X[ib, 0]
+            d_aa, d_ab, d_bb = rule(c, D_AA, x0, y0, 2), rule(c, D_AB, x0, y0, 2), rule(c, D_BB, x0, y0, 2)
         else:
-            d_aa, d_ab, d_bb = second1(X[ia, 0], 0.0, c, X[i, 0])
+            d_aa, d_ab, d_bb = rule(c, D_AA, X[ia, 0], 0.0, 1), 0.0, 0.0
         t = 0.0
         if d_a != 0.0 and X[ia, 2] != 0.0:
             t += d_a * X[ia, 2]
@@ -286,7 +259,7 @@ def taylor_user(X, ia, ib, i, c, d_a, d_b, binary):
         X[i, k] = math.nan
 
 
-@kernel_inline
+@kernel
 def lacks_second(op, c):
     """Whether the op is a primitive without the second partials its arity needs (nb's check)."""
     if op == _USER_CODES[0]:
