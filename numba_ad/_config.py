@@ -10,6 +10,10 @@ import os
 
 from numba import njit
 
+from numba_ad import _numba_patches
+
+_numba_patches.apply()  # before anything is compiled: numba's inliner, numba issue 8989
+
 CACHE = os.environ.get("NUMBA_AD_CACHE", "1") != "0"
 
 # error_model="numpy": division keeps no exception path, which lets the op functions inline

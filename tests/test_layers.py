@@ -3,7 +3,7 @@
 Every import is counted, at module level or inside a function alike (a function-level import
 hides a cycle; it does not remove it). The layers, lowest first (docs/design.md, "Layout"):
 
-    _config, errors, _inputs  <  ops  <  tape  <  {tracing, compile, dual}  <  api  <  the public modules
+    _numba_patches  <  _config, errors, _inputs  <  ops  <  tape  <  {tracing, compile, dual}  <  api  <  the public modules
 
 tracing, compile and dual sit side by side and do not import each other.
 """
@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "numba_ad"
 
 # Layer rank of each top-level part of the package; siblings share a rank and may not import each other.
 RANK = {
+    "_numba_patches": -1,  # below everything: _config applies it before anything compiles
     "_config": 0,
     "errors": 0,
     "_inputs": 0,

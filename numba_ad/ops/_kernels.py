@@ -149,9 +149,9 @@ def value(op, x, y, c):
     elif op == 56:  # SINC
         return special.sinc(x)
     elif op == 57:  # USER1
-        return user.rule(c, 0, x, 0.0, 1)
+        return user.rule(c, 0.0, x, 0.0, 1.0)
     elif op == 58:  # USER2
-        return user.rule(c, 0, x, y, 2)
+        return user.rule(c, 0.0, x, y, 2.0)
     return math.nan  # unreachable: tapes are validated against the op table
 
 
@@ -253,9 +253,9 @@ def partials(op, x, y, c, v):
     elif op == 56:  # SINC
         return special.d_sinc(x, v), 0.0
     elif op == 57:  # USER1
-        return user.rule(c, 1, x, 0.0, 1), 0.0
+        return user.rule(c, 1.0, x, 0.0, 1.0), 0.0
     elif op == 58:  # USER2
-        return user.rule(c, 1, x, y, 2), user.rule(c, 2, x, y, 2)
+        return user.rule(c, 1.0, x, y, 2.0), user.rule(c, 2.0, x, y, 2.0)
     return 0.0, 0.0  # piecewise-constant ops: zero partials
 
 
@@ -345,9 +345,9 @@ def second_partials(op, x, y, c, v):
     elif op == 56:  # SINC
         return special.d2_sinc(x, v), 0.0, 0.0
     elif op == 57:  # USER1
-        return user.rule(c, 3, x, 0.0, 1), 0.0, 0.0
+        return user.rule(c, 3.0, x, 0.0, 1.0), 0.0, 0.0
     elif op == 58:  # USER2
-        return user.rule(c, 3, x, y, 2), user.rule(c, 4, x, y, 2), user.rule(c, 5, x, y, 2)
+        return user.rule(c, 3.0, x, y, 2.0), user.rule(c, 4.0, x, y, 2.0), user.rule(c, 5.0, x, y, 2.0)
     return 0.0, 0.0, 0.0  # linear or piecewise-constant ops
 
 

@@ -264,13 +264,14 @@ OPS: tuple[OpDef, ...] = (
     # -- user primitives (numba_ad.primitive; ops/user.py): c is the primitive's index in this
     # process's registry; user.rule(c, k, x, y, arity) calls its rule k (0 value, 1 d_a, 2 d_b,
     # 3 d_aa, 4 d_ab, 5 d_bb: ops.user.RULE_NAMES) through the registry's table of callbacks.
+    # k and arity are floats: numba would compile a version per integer literal.
     # test_c: tests/conftest.py registers a unary primitive at index 0 and a binary one at 1.
-    unary("USER1", 57, "primitive", "user.rule({c}, 0, {x}, 0.0, 1)", "user.rule({c}, 1, {x}, 0.0, 1)",
-          "user.rule({c}, 3, {x}, 0.0, 1)", kind=USER, scalar=ev.user_value, reference=ev.user_values),
-    binary("USER2", 58, "primitive", "user.rule({c}, 0, {x}, {y}, 2)", "user.rule({c}, 1, {x}, {y}, 2)",
-           "user.rule({c}, 2, {x}, {y}, 2)", kind=USER, scalar=ev.user_value, reference=ev.user_values, test_c=1.0,
-           second=("user.rule({c}, 3, {x}, {y}, 2)", "user.rule({c}, 4, {x}, {y}, 2)",
-                   "user.rule({c}, 5, {x}, {y}, 2)")),
+    unary("USER1", 57, "primitive", "user.rule({c}, 0.0, {x}, 0.0, 1.0)", "user.rule({c}, 1.0, {x}, 0.0, 1.0)",
+          "user.rule({c}, 3.0, {x}, 0.0, 1.0)", kind=USER, scalar=ev.user_value, reference=ev.user_values),
+    binary("USER2", 58, "primitive", "user.rule({c}, 0.0, {x}, {y}, 2.0)", "user.rule({c}, 1.0, {x}, {y}, 2.0)",
+           "user.rule({c}, 2.0, {x}, {y}, 2.0)", kind=USER, scalar=ev.user_value, reference=ev.user_values, test_c=1.0,
+           second=("user.rule({c}, 3.0, {x}, {y}, 2.0)", "user.rule({c}, 4.0, {x}, {y}, 2.0)",
+                   "user.rule({c}, 5.0, {x}, {y}, 2.0)")),
 )
 # fmt: on
 

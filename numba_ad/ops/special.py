@@ -454,13 +454,13 @@ def sinc_coefficient(x0, j):
 @kernel
 def d_sinc(x, v):
     """d/dx sinc = (cos(pi x) - sinc(x)) / x, by its series for |x| < 1 (0 at 0)."""
-    return sinc_coefficient(x, 1)
+    return sinc_coefficient(x, np.int64(1))  # np.int64: a literal 1 would compile a version of its own
 
 
 @kernel
 def d2_sinc(x, v):
     """d2/dx2 sinc = -pi^2 sinc(x) - 2 sinc'(x) / x, by its series for |x| < 1 (-pi^2/3 at 0)."""
-    return 2.0 * sinc_coefficient(x, 2)
+    return 2.0 * sinc_coefficient(x, np.int64(2))
 
 
 # ---------------------------------------------------------------------------------------

@@ -220,11 +220,12 @@ def _entry(c, rule):
 @kernel
 def rule(c, which, x, y, arity):
     """Rule `which` (VALUE, D_A, ...) of the primitive whose index is the op's constant c, at
-    x (arity 1) or (x, y) (arity 2); the op rows' templates call it."""
-    e = _entry(c, which)
+    x (arity 1) or (x, y) (arity 2); the op rows' templates call it. `which` and `arity` come
+    as floats: integer constants would make numba compile one version per literal value."""
+    e = _entry(c, int(which))
     if e < 0:
         return math.nan
-    if arity == 1:
+    if arity == 1.0:
         return _call1(e, x)
     return _call2(e, x, y)
 
@@ -240,9 +241,9 @@ def taylor_user(X, ia, ib, i, c, d_a, d_b, binary):
         y1 = X[ib, 1] if binary else 0.0
         if binary:
             x0, y0 = X[ia, 0], X[ib, 0]
-            d_aa, d_ab, d_bb = rule(c, D_AA, x0, y0, 2), rule(c, D_AB, x0, y0, 2), rule(c, D_BB, x0, y0, 2)
+            d_aa, d_ab, d_bb = rule(c, 3.0, x0, y0, 2.0), rule(c, 4.0, x0, y0, 2.0), rule(c, 5.0, x0, y0, 2.0)
         else:
-            d_aa, d_ab, d_bb = rule(c, D_AA, X[ia, 0], 0.0, 1), 0.0, 0.0
+            d_aa, d_ab, d_bb = rule(c, 3.0, X[ia, 0], 0.0, 1.0), 0.0, 0.0
         t = 0.0
         if d_a != 0.0 and X[ia, 2] != 0.0:
             t += d_a * X[ia, 2]
