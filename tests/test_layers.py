@@ -3,7 +3,8 @@
 Every import is counted, at module level or inside a function alike (a function-level import
 hides a cycle; it does not remove it). The layers, lowest first (docs/design.md, "Layout"):
 
-    _numba_patches  <  _config, errors, _inputs  <  ops  <  tape  <  {tracing, compile, dual}  <  api  <  the public modules
+    _numba_patches  <  _config, errors, _inputs  <  ops  <  tape  <  {tracing, compile, dual}  <  api
+    <  the public modules
 
 tracing, compile and dual sit side by side and do not import each other.
 """
