@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 
 from numba_ad._inputs import _vector, as_real_array
 from numba_ad.api.batch import BatchMethods
+from numba_ad.api.sparse import SparseMethods
 from numba_ad.errors import BranchChangedError
 from numba_ad.ops import user
 from numba_ad.ops.table import Op
@@ -43,7 +44,7 @@ _ONE_WEIGHT = np.ones(1)
 _GUARD_SYMBOLS = {Op.LT: "<", Op.LE: "<=", Op.EQ: "=="}
 
 
-class Tape(BatchMethods):
+class Tape(BatchMethods, SparseMethods):
     """A function recorded once, replayed by compiled sweeps at any point.
 
     Made by :func:`numba_ad.trace`, :meth:`numba_ad.Recorder.to_tape` or
