@@ -45,10 +45,9 @@ class Primitive:
     process).
     """
 
-    def __init__(self, name: str, arity: int, index: int, value_fn: Dispatcher, rules: tuple):
+    def __init__(self, name: str, arity: int, index: int, value_fn: Dispatcher):
         self.name, self.arity, self.index = name, arity, index
         self._value_fn = value_fn  # what @njit code calls (typeof below)
-        self._rules = rules
         self.__name__ = name.rsplit(".", 1)[-1]
         self.__doc__ = getattr(value_fn, "__doc__", None)
 
@@ -57,8 +56,8 @@ class Primitive:
 
     @property
     def has_second_partials(self) -> bool:
-        rules = (user.D_AA,) if self.arity == 1 else (user.D_AA, user.D_AB, user.D_BB)
-        return all(self._rules[k] is not None for k in rules)
+        # from the registry, which a later registration of the same name updates
+        return user.registered(self.index).has_second_partials()
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.arity:
@@ -70,9 +69,7 @@ class Primitive:
             return self._dual(args)
         if all(np.ndim(a) == 0 for a in args):
             return user.registered(self.index).evaluate(*(_real(a, self.name) for a in args))
-        arrays = [np.asarray(a, dtype=np.float64) for a in args]
-        out = user.registered(self.index).evaluate_many(*arrays)
-        return out
+        return user.registered(self.index).evaluate_many(*[np.asarray(a, dtype=np.float64) for a in args])
 
     def _record(self, rec, args):
         c = float(self.index)
@@ -96,7 +93,7 @@ class Primitive:
         deriv = 0.0
         for k, d in enumerate(derivs):
             if d != 0.0:  # the structural-zero rule: a constant operand adds nothing
-                deriv += float(self._rules[user.D_A + k](*values)) * d
+                deriv += float(registered.rules[user.D_A + k](*values)) * d
         return Dual(value, deriv)
 
 
@@ -195,7 +192,7 @@ def primitive(
     second_rules = [None if s is None else _jitted(s, f"second[{k}]") for k, s in enumerate(seconds)]
     first_rules = [_jitted(r, f"partials[{k}]") for k, r in enumerate(firsts)] + [None] * (2 - arity)
     rules = (value_fn, *first_rules, *second_rules)  # in ops.user.RULE_NAMES order
-    for k, rule in enumerate(rules):
+    for k, rule in enumerate(rules[1:], start=1):  # fn itself was checked above
         if rule is not None and (count := _count_parameters(rule)) is not None and count != arity:
             raise TypeError(f"the {user.RULE_NAMES[k]} rule takes {count} argument(s); it must take {arity}, as fn")
     if name is None:
@@ -212,4 +209,4 @@ def primitive(
             f"primitive {name!r}: its rules must compile with numba (nopython mode) as functions of "
             f"{arity} float(s) returning a float; numba says: {error}"
         ) from None
-    return Primitive(name, arity, index, value_fn, rules)
+    return Primitive(name, arity, index, value_fn)

@@ -47,6 +47,11 @@ class JacobianPlan:
         self.row_colors = js.greedy_coloring(self.indptr, self.indices, col_ptr, col_rows)
         self.n_column_colors = int(self.column_colors.max(initial=-1)) + 1
         self.n_row_colors = int(self.row_colors.max(initial=-1)) + 1
+        # the compressed seeds (sums of the unit vectors of each colour), made once
+        self.column_seeds = np.zeros((n, max(self.n_column_colors, 1)))
+        self.column_seeds[np.arange(n), self.column_colors] = 1.0
+        self.row_seeds = np.zeros((m, max(self.n_row_colors, 1)))
+        self.row_seeds[np.arange(m), self.row_colors] = 1.0
 
     @property
     def nnz(self) -> int:
@@ -111,14 +116,10 @@ class SparseMethods:
         how = plan.mode(mode)
         n, m = plan.shape[1], plan.shape[0]
         if how == "forward":
-            seeds = np.zeros((n, max(plan.n_column_colors, 1)))
-            seeds[np.arange(n), plan.column_colors] = 1.0
-            compressed = np.asarray(self.jvp(x, seeds, params)).reshape(m, -1)  # (m, C)
+            compressed = np.asarray(self.jvp(x, plan.column_seeds, params)).reshape(m, -1)  # (m, C)
             values = compressed[plan.rows, plan.column_colors[plan.indices]]
         else:
-            seeds = np.zeros((m, max(plan.n_row_colors, 1)))
-            seeds[np.arange(m), plan.row_colors] = 1.0
-            w = seeds[0] if self.scalar_output else seeds
+            w = plan.row_seeds[0] if self.scalar_output else plan.row_seeds
             compressed = np.asarray(self.vjp(x, w, params)).reshape(n, -1)  # (n, C)
             values = compressed[plan.indices, plan.row_colors[plan.rows]]
         if out is None:

@@ -34,11 +34,13 @@ from numba import cfunc, types
 from numba.extending import intrinsic
 
 from numba_ad._config import kernel, kernel_inline
+from numba_ad.ops.codes import Op
 
 MAX_PRIMITIVES = 4096
 N_RULES = 6
 VALUE, D_A, D_B, D_AA, D_AB, D_BB = range(N_RULES)
 RULE_NAMES = ("value", "d_a", "d_b", "d_aa", "d_ab", "d_bb")
+SECOND_RULES = {1: (D_AA,), 2: (D_AA, D_AB, D_BB)}  # the second partials each arity needs
 _SYMBOL = "numba_ad_user_rules"
 
 # The table the kernels read: one row of callback addresses per primitive, 0 where a rule is
@@ -59,6 +61,9 @@ class Registered:
 
     def has(self, rule: int) -> bool:
         return self.rules[rule] is not None
+
+    def has_second_partials(self) -> bool:
+        return all(self.has(k) for k in SECOND_RULES[self.arity])
 
     def evaluate(self, x: float, y: float = 0.0) -> float:
         """The value at x (and y), as the kernels compute it (the same compiled callback)."""
@@ -127,7 +132,8 @@ def registered(index: int) -> Registered:
     return REGISTRY[index]
 
 
-_USER_CODES = (57, 58)  # Op.USER1, Op.USER2 (ops/codes.py imports nothing: its numbers, frozen)
+USER1, USER2 = int(Op.USER1), int(Op.USER2)
+_USER_CODES = (USER1, USER2)
 
 
 def primitives_used(op: np.ndarray, c: np.ndarray) -> list[int]:
@@ -146,8 +152,7 @@ def missing_rule(op: np.ndarray, c: np.ndarray, order: int, what: str) -> str | 
                 f"{what} needs derivatives of order {order}, and primitive {p.name!r} defines rules up to "
                 "order 2 (numba_ad.primitive); use degree <= 2"
             )
-        second = (D_AA,) if p.arity == 1 else (D_AA, D_AB, D_BB)
-        if order == 2 and not all(p.has(k) for k in second):
+        if order == 2 and not p.has_second_partials():
             given = "second" if p.arity == 1 else "second=(d_aa, d_ab, d_bb)"
             return (
                 f"{what} needs second derivatives, and primitive {p.name!r} was registered without them; "
@@ -263,9 +268,9 @@ def taylor_user(X, ia, ib, i, c, d_a, d_b, binary):
 @kernel
 def lacks_second(op, c):
     """Whether the op is a primitive without the second partials its arity needs (nb's check)."""
-    if op == _USER_CODES[0]:
+    if op == USER1:
         return not has_rule(c, D_AA)
-    if op == _USER_CODES[1]:
+    if op == USER2:
         return not (has_rule(c, D_AA) and has_rule(c, D_AB) and has_rule(c, D_BB))
     return False
 
