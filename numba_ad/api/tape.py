@@ -322,7 +322,12 @@ class Tape(BatchMethods, SparseMethods):
 
     def _require_rules(self, order, what):
         """Refuse `what` when a user primitive on the tape lacks rules of its derivative order."""
-        reason = user.missing_rule(self.arrays.op, self.arrays.c, order, what)
+        state = self._second_order
+        if "primitives" not in state:  # the arrays never change: scanned once, not per call
+            state["primitives"] = user.primitives_used(self.arrays.op, self.arrays.c)
+        if not state["primitives"]:
+            return
+        reason = user.missing_rule(state["primitives"], order, what)  # the registry may have changed
         if reason is not None:
             raise ValueError(reason)
 

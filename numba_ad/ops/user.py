@@ -133,19 +133,19 @@ def registered(index: int) -> Registered:
 
 
 USER1, USER2 = int(Op.USER1), int(Op.USER2)
-_USER_CODES = (USER1, USER2)
+USER_CODES = (USER1, USER2)
 
 
 def primitives_used(op: np.ndarray, c: np.ndarray) -> list[int]:
     """The registry indices of the primitives a tape's (op, c) fields call, sorted."""
-    user = np.isin(op, _USER_CODES)
+    user = np.isin(op, USER_CODES)
     return sorted({int(v) for v in np.unique(c[user]).tolist()}) if user.any() else []
 
 
-def missing_rule(op: np.ndarray, c: np.ndarray, order: int, what: str) -> str | None:
+def missing_rule(used: list[int], order: int, what: str) -> str | None:
     """Why `what` (a derivative of `order`: 2 for HVPs and Hessians, the degree for Taylor
-    series) cannot run on a tape with these (op, c) fields, or None when it can."""
-    for index in primitives_used(op, c):
+    series) cannot run on a tape calling the primitives `used` (primitives_used), or None."""
+    for index in used:
         p = REGISTRY[index]
         if order >= 3:
             return (

@@ -47,7 +47,7 @@ _HEADER = ("format_version", "scalar_output", "op_codes", "op_names")
 _PRIMITIVES = ("primitive_names",)
 # the arrays each version's file holds
 _KEYS = {0: frozenset(FIELDS), 1: frozenset(FIELDS + _HEADER), 2: frozenset(FIELDS + _HEADER + _PRIMITIVES)}
-_USER = np.array([int(Op.USER1), int(Op.USER2)])
+_USER = np.array(user.USER_CODES)
 
 
 def save_arrays(path: str | os.PathLike, arrays: TapeArrays, scalar_output: bool) -> Path:
