@@ -121,7 +121,7 @@ def test_values_into_a_buffer_and_bad_arguments():
     out = np.empty(tape.jacobian_sparsity().nnz)
     assert tape.sparse_jacobian_values(x, out=out) is out
     np.testing.assert_array_equal(out, tape.sparse_jacobian(x).data)
-    with pytest.raises(ValueError, match=r"out must be a float64 array of shape \(26,\).*got float32"):
+    with pytest.raises(ValueError, match=r"out must be a writeable float64 array of shape \(26,\).*got float32"):
         tape.sparse_jacobian_values(x, out=np.empty(26, dtype=np.float32))
     with pytest.raises(ValueError, match=r"mode must be 'auto', 'forward' or 'reverse'; got 'sideways'"):
         tape.sparse_jacobian(x, mode="sideways")
