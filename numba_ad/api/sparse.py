@@ -56,8 +56,8 @@ class _JacobianPattern:
         self.indices = cols[order]
         self.rows = col_rows[order]
         self.shape = (m, n)
-        self.column_colors = js.greedy_coloring(col_ptr, col_rows, self.indptr, self.indices)
-        self.row_colors = js.greedy_coloring(self.indptr, self.indices, col_ptr, col_rows)
+        self.column_colors = js.best_coloring(col_ptr, col_rows, self.indptr, self.indices)
+        self.row_colors = js.best_coloring(self.indptr, self.indices, col_ptr, col_rows)
         self.n_column_colors = int(self.column_colors.max(initial=-1)) + 1
         self.n_row_colors = int(self.row_colors.max(initial=-1)) + 1
         self.plans: dict[bool, SparseJacobianPlan] = {}
