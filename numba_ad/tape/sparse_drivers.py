@@ -12,8 +12,8 @@ from typing import NamedTuple
 import numpy as np
 
 from numba_ad._config import kernel
-from numba_ad.tape.drivers import hvp_into, linearize_into
-from numba_ad.tape.sweeps import adjoint_sweep, tangent_sweep
+from numba_ad.tape.drivers import _check_point, hvp_into, linearize_into
+from numba_ad.tape.sweeps import adjoint_sweep, first_failed_guard, linearize_tangent_sweep, tangent_sweep
 
 
 class SparseJacobianPlan(NamedTuple):
@@ -73,6 +73,15 @@ def sparse_jacobian_into(tape, x, p, w, d_a, d_b, lanes, forward, colors, rows, 
     _check_jacobian_plan(n, m, forward, colors, rows, cols, n_colors, values)
     if lanes.shape[0] != w.shape[0] or L == 0:
         raise ValueError("sparse jacobian: the lane buffer has the wrong shape for this tape")
+    if forward and n_colors <= L:  # one block: values, partials and tangents in one pass
+        _check_point(tape, x, p, w)
+        for j in range(n):
+            for k in range(n_colors):
+                lanes[inputs[j], k] = 1.0 if colors[j] == k else 0.0
+        linearize_tangent_sweep(tape, x, p, w, lanes, n_colors)
+        for q in range(rows.shape[0]):
+            values[q] = lanes[outputs[rows[q]], colors[cols[q]]]
+        return first_failed_guard(tape, w)
     failed = linearize_into(tape, x, p, w, d_a, d_b)
     for c0 in range(0, n_colors, L):
         n_lanes = min(L, n_colors - c0)
