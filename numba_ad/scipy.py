@@ -109,8 +109,9 @@ class Jacobian:
     Whether it is sparse is decided at the first call, from the pattern of the tape there
     (``sparse=None``), and then kept: SciPy's solvers choose their linear algebra from the first
     matrix they see. A scalar function gives (1, n) when ``rows`` is true (constraints), (n,)
-    otherwise. Extra positional arguments after the point are SciPy's ``args``, already captured
-    in the traced function, and ignored here; ``params`` maps them to the tape's parameters.
+    otherwise. Called as ``jac(x, *args, **kwargs)`` by SciPy, it ignores what follows x: SciPy's
+    args are captured in the traced function already. ``at(x, params)`` is for callers (the ODE
+    adapter) whose tape has a parameter vector.
     """
 
     def __init__(self, fn: Function, sparse: bool | None = None, rows: bool = False) -> None:
