@@ -54,7 +54,8 @@ class Function:
 
     Calls: ``fn(x)`` (value), ``fn.gradient(x)``, ``fn.value_and_gradient(x)``,
     ``fn.jacobian(x, mode=)``, ``fn.jvp(x, v)``, ``fn.vjp(x, w)``, ``fn.hvp(x, v)``,
-    ``fn.hessian(x)`` (``weights=`` for vector f); parameters follow x:
+    ``fn.hessian(x)`` (``weights=`` for vector f), ``fn.sparse_jacobian(x)``,
+    ``fn.sparse_hessian(x)`` (scipy.sparse); parameters follow x:
     ``fn(x, p)``. ``fn.stats()`` says how calls were served; ``fn.tape_at(x)`` gives the tape.
     """
 
@@ -106,6 +107,16 @@ class Function:
     def hessian(self, x: ArrayLike, *params: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
         """Hessian (n, n) of scalar f at x, or of sum_i weights[i] f_i for vector f."""
         return self._run("_hessian", x, params, weights)
+
+    def sparse_jacobian(self, x: ArrayLike, *params: ArrayLike, mode: Literal["auto", "forward", "reverse"] = "auto"):
+        """Jacobian (m, n) at x as a ``scipy.sparse.csr_array``, as Tape.sparse_jacobian. The
+        pattern is that of the branch x lies on: fixed while x stays on one branch."""
+        return self._run("_sparse_jacobian", x, params, mode)
+
+    def sparse_hessian(self, x: ArrayLike, *params: ArrayLike, weights: ArrayLike | None = None):
+        """Hessian (n, n) at x as a symmetric ``scipy.sparse.csr_array``, as Tape.sparse_hessian
+        (weights (m,) for vector f); its pattern is that of the branch x lies on."""
+        return self._run("_sparse_hessian", x, params, weights)
 
     def tape_at(self, x: ArrayLike, *params: ArrayLike) -> Tape:
         """The cached Tape whose branch holds x (traced there if none does)."""

@@ -20,11 +20,11 @@ from numpy.typing import ArrayLike
 
 from numba_ad._inputs import _vector, as_real_array
 from numba_ad.api.batch import BatchMethods
-from numba_ad.api.sparse import SparseMethods
+from numba_ad.api.sparse import COMPRESS_BELOW, SparseMethods
 from numba_ad.errors import BranchChangedError
 from numba_ad.ops import user
 from numba_ad.ops.table import Op
-from numba_ad.tape import drivers, sparsity
+from numba_ad.tape import drivers
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
 from numba_ad.tape.format import load_arrays, save_arrays
 from numba_ad.tape.optimize import optimize_arrays
@@ -342,46 +342,20 @@ class Tape(BatchMethods, SparseMethods):
 
     def _hessian(self, x, weights, params):
         self._require_rules(2, "hessian")
+        n = self.n_inputs
+        plan = self.sparse_hessian_plan()
+        if n >= 2 and plan.n_colors <= COMPRESS_BELOW * n:
+            values, failed = self._sparse_hessian_values(x, weights, None, params)
+            out = np.zeros((n, n))
+            out[plan.rows, plan.cols] = values
+            return out, failed
+        state = self._second_order
+        if state.get("eye") is None:
+            state["eye"] = np.eye(n)
         x, p = self._point(x, params)
         weights = self._output_weights(weights)
-        n = self.n_inputs
-        state = self._second_order
-        if "plan" not in state:
-            state["plan"] = sparsity.hessian_plan(self.arrays)
-        plan = state["plan"]
         out = np.empty((n, n))
-        if plan is None:
-            if state.get("eye") is None:
-                state["eye"] = np.eye(n)
-            failed = drivers.hessian_into(
-                self.arrays,
-                x,
-                p,
-                weights,
-                state["eye"],
-                _NO_INDEX,
-                _NO_INDEX,
-                _NO_INDEX,
-                *self._second_order_buffers(n),
-                out,
-                out,
-            )
-        else:
-            seed, colors, ptr, idx = plan
-            compressed = np.empty(seed.shape)
-            failed = drivers.hessian_into(
-                self.arrays,
-                x,
-                p,
-                weights,
-                seed,
-                colors,
-                ptr,
-                idx,
-                *self._second_order_buffers(seed.shape[1]),
-                compressed,
-                out,
-            )
+        failed = drivers.hvp_into(self.arrays, x, p, state["eye"], weights, *self._second_order_buffers(n), out)
         return out, failed
 
     def _taylor(self, x, v, degree, params):

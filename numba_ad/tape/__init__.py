@@ -3,7 +3,8 @@
 ``arrays`` (TapeArrays, validation), ``sweeps`` (primal, tangent, adjoint, second-order and
 Taylor passes over the slots), ``drivers`` (the math: gradient, jvp, hvp ... as ``_into``
 kernels), ``lanes`` (many points at once), ``format`` (the versioned .npz file of a tape),
-``optimize`` (an equivalent, smaller tape), ``sparsity`` (Hessian sparsity and colouring) and
+``optimize`` (an equivalent, smaller tape), ``jacobian_sparsity`` and ``hessian_sparsity``
+(patterns and colourings), ``sparse_drivers`` (compressed Jacobians and Hessians) and
 ``nb`` (the kernels users call from their own @njit code). Kernels see plain arrays only:
 nothing here knows about tracing.
 """

@@ -132,7 +132,7 @@ def check_into(tape, x, p, w):
 # ---------------------------------------------------------------------------------------
 # Second order and Taylor mode
 # ---------------------------------------------------------------------------------------
-WORK_ROWS = 8  # rows of the `work` buffer of hvp_into and hessian_into, each [n_slots]
+WORK_ROWS = 8  # rows of the `work` buffer of hvp_into, each [n_slots]
 TAYLOR_SCRATCH_ROWS = 4  # rows of taylor_into's scratch S: the auxiliary series of the recurrences
 
 
@@ -196,41 +196,6 @@ def hvp_into(tape, x, p, V, weights, work, lanes_dot, lanes_bar, out):
             for k in range(n_lanes):
                 out[j, k0 + k] = lanes_bar[inputs[j], k]
     return first_failed_guard(tape, w)
-
-
-@kernel
-def hessian_into(tape, x, p, weights, seed, colors, ptr, idx, work, lanes_dot, lanes_bar, compressed, out):
-    """The Hessian (n, n) of sum_i weights[i] F_i at x into out, from the HVPs H seed.
-
-    Dense: seed is the identity, ptr is empty and compressed may be out itself. Compressed
-    (sparsity.hessian_plan): seed (n, C) sums the unit vectors of each colour, ptr/idx
-    list the rows of each column that can be nonzero (CSR by column) and colors the colour
-    of each column; then out[i, j] = (H seed)[i, colors[j]] on the pattern, 0 elsewhere.
-    """
-    failed = hvp_into(tape, x, p, seed, weights, work, lanes_dot, lanes_bar, compressed)
-    n = tape.inputs.shape[0]
-    if ptr.shape[0] == 0:
-        return failed
-    C = compressed.shape[1]
-    if ptr.shape[0] != n + 1 or colors.shape[0] != n or out.shape[0] != n or out.shape[1] != n:
-        raise ValueError("hessian: ptr must be (n + 1,), colors (n,) and out (n, n)")
-    if ptr[0] != 0 or ptr[n] > idx.shape[0]:
-        raise ValueError("hessian: ptr does not index idx")
-    out[:, :] = 0.0
-    for j in range(n):
-        if ptr[j + 1] < ptr[j]:
-            raise ValueError("hessian: ptr must be non-decreasing")
-        if ptr[j + 1] == ptr[j]:
-            continue  # a column with no nonzero entry: no colour needed
-        col = colors[j]
-        if col < 0 or col >= C:
-            raise ValueError("hessian: a colour is out of range")
-        for q in range(ptr[j], ptr[j + 1]):
-            i = idx[q]
-            if i < 0 or i >= n:
-                raise ValueError("hessian: a row index is out of range")
-            out[i, j] = compressed[i, col]
-    return failed
 
 
 @kernel

@@ -68,7 +68,7 @@ from numba.typed import List
 from numba_ad._config import kernel, kernel_inline
 from numba_ad.ops import user
 from numba_ad.ops.codes import Op
-from numba_ad.tape import drivers
+from numba_ad.tape import drivers, sparse_drivers
 from numba_ad.tape.arrays import TapeArrays
 from numba_ad.tape.sweeps import adjoint_sweep, tangent_sweep
 
@@ -297,6 +297,13 @@ def _check_hvp(tape_sizes, work_sizes, v_len, out_len):
 
 
 @kernel
+def _check_sparse_hessian(tape_sizes, work_sizes, seed_rows):
+    _check_work(tape_sizes, work_sizes)
+    if seed_rows != tape_sizes[2]:
+        raise ValueError("numba_ad.nb.sparse_hessian_into: the plan was made for another tape (seeds are not n x C)")
+
+
+@kernel
 def _check_second_partials(tape):
     """Refuse a tape whose user primitive lacks second partials (one pass over the opcodes,
     as Tape.hvp refuses it): without them the sweep would read NaN, not a derivative."""
@@ -427,6 +434,66 @@ def jacobian_into(tape, work, x, J):
         _reverse_jacobian(tape, work.d_a, work.d_b, work.lanes, J)
 
 
+@kernel_inline
+def sparse_jacobian_into(tape, work, plan, x, values):
+    """Write the Jacobian's stored entries at x into values (nnz,), in the order of
+    ``plan = tape.sparse_jacobian_plan()`` (its rows, cols; CSR by row): plan.n_colors
+    tangent or adjoint sweeps on one linearization, work.lanes.shape[1] colours a sweep."""
+    _check_work(_tape_sizes(tape), _work_sizes(work))
+    failed = sparse_drivers.sparse_jacobian_into(
+        tape,
+        x,
+        work.params,
+        work.w,
+        work.d_a,
+        work.d_b,
+        work.lanes,
+        plan.forward,
+        plan.colors,
+        plan.rows,
+        plan.cols,
+        plan.n_colors,
+        values,
+    )
+    _raise_if_failed(failed)
+
+
+@kernel_inline
+def sparse_hessian_into(tape, work, plan, x, values):
+    """Write the Hessian's stored entries at x into values (nnz,), in the order of
+    ``plan = tape.sparse_hessian_plan()``: one Hessian-vector product per colour (H of
+    sum_i work.weights[i] F_i for a vector tape, as hvp_into)."""
+    _check_sparse_hessian(_tape_sizes(tape), _work_sizes(work), plan.seeds.shape[0])
+    _check_second_partials(tape)
+    _sparse_hessian_by_colour(tape, work, plan, x, values)
+
+
+@kernel
+def _sparse_hessian_by_colour(tape, work, plan, x, values):
+    """The single-direction HVP (a fused sweep, no lane buffers) along each colour sum, then
+    the entries read from that colour's product."""
+    n = tape.inputs.shape[0]
+    src_row, src_col = plan.src_row, plan.src_col
+    if src_row.shape[0] != values.shape[0] or src_col.shape[0] != values.shape[0]:
+        raise ValueError("numba_ad.nb.sparse_hessian_into: values must have length nnz (the plan's)")
+    for q in range(values.shape[0]):
+        if src_row[q] < 0 or src_row[q] >= n or src_col[q] < 0 or src_col[q] >= plan.seeds.shape[1]:
+            raise ValueError("numba_ad.nb.sparse_hessian_into: the plan was made for another tape")
+    V, out_col = work.vec_n, work.vec_n2
+    for c in range(plan.n_colors):
+        for j in range(n):
+            V[j] = plan.seeds[j, c]
+        failed = drivers.hvp_into(
+            tape, x, work.params, V.reshape((n, 1)), work.weights, work.second, work.lanes, work.lanes,
+            out_col.reshape((n, 1)),
+        )  # fmt: skip
+        if failed >= 0:
+            raise ValueError(BRANCH_CHANGED)
+        for q in range(values.shape[0]):
+            if src_col[q] == c:
+                values[q] = out_col[src_row[q]]
+
+
 @kernel
 def _forward_jacobian(tape, d_a, d_b, lanes, J):
     """Columns of J from tangent sweeps seeded with e_j, lanes.shape[1] at a time."""
@@ -467,6 +534,8 @@ __all__ = [
     "hvp_into",
     "jacobian_into",
     "jvp_into",
+    "sparse_hessian_into",
+    "sparse_jacobian_into",
     "value",
     "value_and_gradient_into",
     "vjp_into",

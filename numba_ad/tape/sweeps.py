@@ -56,6 +56,40 @@ def linearize_sweep(tape, x, p, w, d_a, d_b):
 
 
 @kernel
+def linearize_tangent_sweep(tape, x, p, w, w_dot, n_lanes):
+    """linearize_sweep and tangent_sweep in one pass, the partials used where they are made
+    instead of stored: for one block of directions (a compressed Jacobian's colours), it
+    saves writing and reading d_a, d_b. The caller has seeded the input rows of w_dot."""
+    op, a, b, c = tape.op, tape.a, tape.b, tape.c
+    for i in range(op.shape[0]):
+        o = op[i]
+        if o >= FIRST_MATH:
+            ai = a[i]
+            bi = b[i]
+            xa = w[ai]
+            yb = w[bi]
+            v = value(o, xa, yb, c[i])
+            w[i] = v
+            da, db = partials(o, xa, yb, c[i], v)
+            for k in range(n_lanes):
+                ta = w_dot[ai, k]
+                tb = w_dot[bi, k]
+                w_dot[i, k] = (da * ta if ta != 0.0 and da != 0.0 else 0.0) + (
+                    db * tb if tb != 0.0 and db != 0.0 else 0.0
+                )
+            continue
+        if o == Op.CONST:
+            w[i] = c[i]
+        elif o == Op.INPUT:
+            w[i] = x[a[i]]
+            continue
+        else:
+            w[i] = p[a[i]]
+        for k in range(n_lanes):
+            w_dot[i, k] = 0.0
+
+
+@kernel
 def tangent_sweep(tape, d_a, d_b, w_dot, n_lanes):
     """Propagate tangents forward in lanes 0..n_lanes-1 of w_dot ([n_slots, K]).
 

@@ -121,7 +121,7 @@ def test_values_into_a_buffer_and_bad_arguments():
     out = np.empty(tape.jacobian_sparsity().nnz)
     assert tape.sparse_jacobian_values(x, out=out) is out
     np.testing.assert_array_equal(out, tape.sparse_jacobian(x).data)
-    with pytest.raises(ValueError, match=r"out must be a float64 array of shape \(26,\).*got float32"):
+    with pytest.raises(ValueError, match=r"out must be a writeable float64 array of shape \(26,\).*got float32"):
         tape.sparse_jacobian_values(x, out=np.empty(26, dtype=np.float32))
     with pytest.raises(ValueError, match=r"mode must be 'auto', 'forward' or 'reverse'; got 'sideways'"):
         tape.sparse_jacobian(x, mode="sideways")
@@ -149,3 +149,45 @@ def test_long_reductions_do_not_blow_up_the_pattern():
     J = tape.sparse_jacobian(x)
     np.testing.assert_allclose(J.toarray()[0], 2 * x, rtol=1e-15)
     np.testing.assert_array_equal(J.toarray()[1, [0, -1]], [x[-1], x[0]])
+
+
+def test_five_point_stencil_takes_the_optimal_five_colours():
+    """Column order colours the 2-D 5-point stencil with 7; DSATUR finds the optimum 5 (as
+    networkx's DSATUR does on the column intersection graph)."""
+    nx = pytest.importorskip("networkx")
+    N = 12
+
+    def residual2d(u):
+        U = u.reshape(N, N)
+        P = np.pad(U, 1)
+        return (P[:-2, 1:-1] + P[2:, 1:-1] + P[1:-1, :-2] + P[1:-1, 2:] - 4.0 * U + np.exp(U)).ravel()
+
+    tape = ad.trace(residual2d, np.full(N * N, 0.1))
+    pattern = tape.jacobian_sparsity()
+    coloring = tape.jacobian_coloring()
+    assert coloring["n_column_colors"] == 5 and coloring["n_row_colors"] == 5
+    _assert_valid_coloring(pattern, coloring["column_colors"], axis=0)
+    _assert_valid_coloring(pattern, coloring["row_colors"], axis=1)
+    P = pattern.toarray().astype(int)
+    G = nx.from_numpy_array(((P.T @ P) > 0).astype(int) - np.eye(N * N, dtype=int))
+    assert max(nx.greedy_color(G, strategy="saturation_largest_first").values()) + 1 == 5
+    x = np.linspace(-0.3, 0.4, N * N)
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(tape.sparse_jacobian(x, mode=mode).toarray(), tape.jacobian(x), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dsatur_colourings_of_random_patterns_are_valid(seed):
+    sp = pytest.importorskip("scipy.sparse")
+    from numba_ad.tape import jacobian_sparsity as js
+
+    rng = np.random.default_rng(seed)
+    m, n = (int(v) for v in rng.integers(3, 40, 2))
+    A = sp.random_array((m, n), density=rng.uniform(0.05, 0.5), rng=rng, format="csr")
+    csc = A.tocsc()
+    ptr, idx = csc.indptr.astype(np.int64), csc.indices.astype(np.int64)
+    t_ptr, t_idx = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+    for colors in (js.dsatur_coloring(ptr, idx, t_ptr, t_idx, n), js.best_coloring(ptr, idx, t_ptr, t_idx)):
+        assert colors.shape == (n,) and colors.min() >= 0
+        _assert_valid_coloring(A, colors, axis=0)
+    assert js.best_coloring(ptr, idx, t_ptr, t_idx).max() <= js.greedy_coloring(ptr, idx, t_ptr, t_idx).max()

@@ -20,10 +20,8 @@ import numba_ad as ad  # noqa: E402
 from numba_ad.api import transforms as functions
 from numba_ad.ops import table as ops
 from numba_ad.ops.table import FIRST_MATH, NONZERO_PARTIALS, SMOOTH, TABLE, Op  # noqa: E402
-from numba_ad.tape import (
-    drivers,  # noqa: E402
-    sparsity,
-)
+from numba_ad.tape import drivers  # noqa: E402
+from tests._support import hessian_reference
 from tests._support.corpus import CASES  # noqa: E402
 from tests._support.op_tapes import one_op_tape  # noqa: E402
 
@@ -218,9 +216,9 @@ def test_hessian_of_a_tridiagonal_problem_is_compressed():
     n = 50
     rng = np.random.default_rng(3)
     tape = ad.trace(p1, rng.uniform(-1, 1, n))
-    seed, colors, ptr, idx = sparsity.hessian_plan(tape.arrays)
-    assert seed.shape == (n, 3), "a tridiagonal Hessian needs 3 colours"
-    assert ptr[-1] == 3 * n - 2
+    plan = tape.sparse_hessian_plan()
+    assert plan.n_colors == 3, "a tridiagonal Hessian needs 3 colours"
+    assert plan.indptr[-1] == 3 * n - 2
     x = rng.uniform(-1, 1, n)
     H = tape.hessian(x)
     expected = np.zeros((n, n))
@@ -234,7 +232,7 @@ def test_hessian_of_a_tridiagonal_problem_is_compressed():
 
 def test_dense_hessians_are_not_compressed():
     tape = ad.trace(lambda x: np.sum(x) ** 3, np.ones(6))
-    assert sparsity.hessian_plan(tape.arrays) is None
+    assert tape.sparse_hessian_plan().n_colors == 6  # one colour per column: the dense path
     np.testing.assert_allclose(tape.hessian(np.full(6, 0.5)), np.full((6, 6), 6 * 3.0), rtol=1e-15)
 
 
@@ -513,13 +511,15 @@ def test_random_graphs_hessian_identities(problem):
     H = tape.hessian(x, **kw)
     scale = max(1.0, float(np.max(np.abs(dense), initial=0.0))) * (1.0 + tr.max_abs) ** 2
     np.testing.assert_allclose(H, dense, rtol=1e-12, atol=1e-12 * scale, err_msg=str(graph))
-    plan = sparsity.hessian_plan(tape.arrays)
-    if plan is not None:  # outside the sparsity pattern both are exactly zero
-        _, _, ptr, idx = plan
-        outside = np.ones_like(H, dtype=bool)
-        for j in range(tape.n_inputs):
-            outside[idx[ptr[j] : ptr[j + 1]], j] = False
-        assert np.all(H[outside] == 0.0) and np.all(dense[outside] == 0.0), str(graph)
+    plan = tape.sparse_hessian_plan()
+    outside = np.ones_like(H, dtype=bool)  # outside the sparsity pattern both are exactly zero
+    outside[plan.rows, plan.cols] = False
+    assert np.all(H[outside] == 0.0) and np.all(dense[outside] == 0.0), str(graph)
+    mask = None if tape.scalar_output else np.asarray(kw["weights"]) != 0
+    np.testing.assert_array_equal(~outside, hessian_reference.hessian_pattern(tape.arrays), err_msg=str(graph))
+    if mask is not None:
+        weighted = tape.hessian_sparsity(weights=kw["weights"]).toarray() != 0
+        np.testing.assert_array_equal(weighted, hessian_reference.hessian_pattern(tape.arrays, mask), str(graph))
     np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-11 * scale, err_msg=str(graph))
     V = rng.standard_normal((tape.n_inputs, 3))
     np.testing.assert_allclose(tape.hvp(x, V, **kw), H @ V, rtol=1e-11, atol=1e-11 * scale * 3, err_msg=str(graph))
