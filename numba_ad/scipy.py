@@ -159,9 +159,8 @@ class Hessian:
         if self.sparse is None:
             self.sparse = False
             tape = fn.tape_at(x)
-            if hasattr(tape, "sparse_hessian"):
-                all_outputs = None if tape.scalar_output else np.ones(tape.n_outputs)
-                self.sparse = not _dense_enough(tape.hessian_sparsity(weights=all_outputs))
+            if hasattr(tape, "sparse_hessian"):  # the pattern of all outputs, which sparse_hessian keeps
+                self.sparse = not _dense_enough(tape.hessian_sparsity())
         if self.sparse:
             direct = getattr(fn, "sparse_hessian", None)
             if direct is not None:
