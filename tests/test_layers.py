@@ -31,6 +31,7 @@ RANK = {
     "nb": 5,
     "fwd": 5,
     "testing": 5,
+    "scipy": 5,
     "__init__": 6,
 }
 
