@@ -127,10 +127,7 @@ class Jacobian:
         if self.sparse is None:
             self.sparse = not _dense_enough(fn.tape_at(x, *params).jacobian_sparsity())
         if self.sparse:
-            direct = getattr(fn, "sparse_jacobian", None)
-            if direct is not None:
-                return direct(x, *params)
-            return fn.tape_at(x, *params).sparse_jacobian(x, params[0] if params else None)
+            return fn.sparse_jacobian(x, *params)
         J = fn.jacobian(x, *params)
         return J.reshape(1, -1) if self.rows and J.ndim == 1 else J
 
@@ -140,7 +137,7 @@ class Hessian:
     constraint part): dense (n, n) or csr with the tape's fixed pattern.
 
     Sparse is decided at the first call from ``tape.hessian_sparsity`` (``sparse=None``) and then
-    kept; a numba_ad without sparse Hessians (no ``Tape.sparse_hessian``) gives dense.
+    kept.
     """
 
     def __init__(self, fn: Function, sparse: bool | None = None) -> None:
@@ -156,16 +153,10 @@ class Hessian:
 
     def at(self, x: ArrayLike, weights: ArrayLike | None = None) -> Any:
         fn = self.fn
-        if self.sparse is None:
-            self.sparse = False
-            tape = fn.tape_at(x)
-            if hasattr(tape, "sparse_hessian"):  # the pattern of all outputs, which sparse_hessian keeps
-                self.sparse = not _dense_enough(tape.hessian_sparsity())
+        if self.sparse is None:  # the pattern of all outputs, which sparse_hessian keeps
+            self.sparse = not _dense_enough(fn.tape_at(x).hessian_sparsity())
         if self.sparse:
-            direct = getattr(fn, "sparse_hessian", None)
-            if direct is not None:
-                return direct(x, weights=weights)
-            return fn.tape_at(x).sparse_hessian(x, weights=weights)
+            return fn.sparse_hessian(x, weights=weights)
         return fn.hessian(x, weights=weights)
 
 

@@ -19,10 +19,8 @@ import scipy.integrate  # noqa: E402
 import scipy.optimize as so  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-import numba_ad as ad  # noqa: E402
 import numba_ad.scipy as ads  # noqa: E402
 
-HAS_SPARSE_HESSIAN = hasattr(ad.Tape, "sparse_hessian")
 RNG = np.random.default_rng(17)
 
 
@@ -379,7 +377,6 @@ def test_solve_ivp_gives_bdf_a_sparse_jacobian_for_a_sparse_problem(spy):
 
 
 # -- sparse Hessians (the lead's Tape.sparse_hessian) -------------------------------------------------
-@pytest.mark.skipif(not HAS_SPARSE_HESSIAN, reason="needs Tape.sparse_hessian")
 def test_trust_constr_gets_a_sparse_hessian_for_a_sparse_problem(spy):
     calls = spy("minimize")
     n = 100
