@@ -111,7 +111,7 @@ def _check_out(out, nnz):
 class SparseMethods:
     """Sparse Jacobians (jacobian_sparsity, jacobian_coloring, sparse_jacobian[_values,_many],
     sparse_jacobian_plan) and Hessians (hessian_sparsity, hessian_coloring,
-    sparse_hessian[_values], sparse_hessian_plan)."""
+    sparse_hessian[_values,_many], sparse_hessian_plan)."""
 
     # -- Jacobians -------------------------------------------------------------------------
     def _jacobian_pattern(self) -> _JacobianPattern:
@@ -288,6 +288,34 @@ class SparseMethods:
         """The Hessian's stored values at x in the CSR order of ``sparse_hessian_plan()``
         (both triangles), into `out` (float64, (nnz,)) when given, else a new array."""
         return self._checked(self._sparse_hessian_values(x, weights, out, params))
+
+    def sparse_hessian_many(
+        self, X: ArrayLike, params: ArrayLike | None = None, *, weights: ArrayLike | None = None
+    ) -> np.ndarray:
+        """The Hessian's stored values at each row of X: (N, nnz), row k in the CSR order of
+        ``sparse_hessian_plan()`` (``csr_array((V[k], plan.cols, plan.indptr))`` is the matrix
+        at X[k]); weights (m,) shared by all points, params as for eval_many."""
+        self._require_rules(2, "sparse_hessian_many")
+        plan = self.sparse_hessian_plan()
+        weights = self._output_weights(weights)
+        X, P, _, failed = self._batch(X, params, buffers=1)
+        values = np.empty((X.shape[0], plan.rows.shape[0]))
+        C = plan.seeds.shape[1]
+        sparse_drivers.sparse_hessian_many_into(
+            self.arrays,
+            X,
+            P,
+            weights,
+            plan.seeds,
+            plan.src_row,
+            plan.src_col,
+            *self._second_order_buffers(C),
+            np.empty((self.n_inputs, C)),
+            values,
+            failed,
+        )
+        self._raise_if_any_failed(failed)
+        return values
 
     def _sparse_hessian(self, x, weights, params):
         values, failed = self._sparse_hessian_values(x, weights, None, params)

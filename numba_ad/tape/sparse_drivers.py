@@ -138,3 +138,19 @@ def sparse_hessian_into(tape, x, p, weights, seeds, src_row, src_col, work, lane
     for q in range(values.shape[0]):
         values[q] = compressed[src_row[q], src_col[q]]
     return failed
+
+
+@kernel
+def sparse_hessian_many_into(
+    tape, X, P, weights, seeds, src_row, src_col, work, lanes_dot, lanes_bar, compressed, values, failed
+):
+    """sparse_hessian_into at each row of X into the rows of values (N, nnz); failed (N,)
+    gets each point's first failed guard. P is (1, n_params), shared, or (N, n_params)."""
+    N = X.shape[0]
+    if values.shape[0] != N or failed.shape[0] != N or (P.shape[0] != 1 and P.shape[0] != N):
+        raise ValueError("sparse hessian many: X, P, values and failed must agree on N")
+    for i in range(N):
+        p = P[0 if P.shape[0] == 1 else i]
+        failed[i] = sparse_hessian_into(
+            tape, X[i], p, weights, seeds, src_row, src_col, work, lanes_dot, lanes_bar, compressed, values[i]
+        )

@@ -300,6 +300,37 @@ def test_sparse_jacobian_many_matches_one_point_at_a_time():
     np.testing.assert_allclose(shared[3], tape.sparse_jacobian_values(X[3], P[0]), rtol=1e-15, atol=0)
 
 
+def test_sparse_hessian_many_matches_one_point_at_a_time():
+    def f(x, p):
+        return np.array([np.sum(p[0] * x[:-1] ** 2 * x[1:]), np.sum(np.sin(x)) * p[1]])
+
+    n = 7
+    rng = np.random.default_rng(8)
+    tape = ad.trace(f, rng.uniform(-1, 1, n), params=np.array([1.0, 2.0]))
+    X = rng.uniform(-1, 1, (4, n))
+    P = rng.uniform(0.5, 1.5, (4, 2))
+    w = np.array([0.7, -1.3])
+    plan = tape.sparse_hessian_plan()
+    for _ in range(2):
+        V = tape.sparse_hessian_many(X, P, weights=w)
+        for k in range(4):
+            H = sp.csr_array((V[k], plan.cols, plan.indptr), shape=(n, n)).toarray()
+            np.testing.assert_allclose(H, tape.hessian(X[k], P[k], weights=w), rtol=1e-14, atol=1e-15)
+            fd = fd_hessian_of(lambda z, k=k: tape.vjp(z, w, P[k]), X[k])
+            np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 7\)"):
+        tape.sparse_hessian_many(X[:, :3], P, weights=w)
+
+
+def fd_hessian_of(grad, x, h=1e-5):
+    H = np.empty((x.shape[0], x.shape[0]))
+    for j in range(x.shape[0]):
+        e = np.zeros(x.shape[0])
+        e[j] = h
+        H[:, j] = (grad(x + e) - grad(x - e)) / (2 * h)
+    return H
+
+
 @njit
 def _refill(tape, work, jplan, hplan, X, JV, HV):
     for k in range(X.shape[0]):
