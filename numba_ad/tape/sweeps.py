@@ -55,6 +55,16 @@ def linearize_sweep(tape, x, p, w, d_a, d_b):
             w[i] = p[a[i]]
 
 
+@kernel_inline
+def _tangent_lanes(w_dot, i, ai, bi, da, db, n_lanes):
+    """w_dot[i] = da w_dot[ai] + db w_dot[bi] in lanes 0..n_lanes-1, a zero partial or tangent
+    giving 0 (not 0 * inf = NaN: the convention of docs/conventions.md)."""
+    for k in range(n_lanes):
+        ta = w_dot[ai, k]
+        tb = w_dot[bi, k]
+        w_dot[i, k] = (da * ta if ta != 0.0 and da != 0.0 else 0.0) + (db * tb if tb != 0.0 and db != 0.0 else 0.0)
+
+
 @kernel
 def linearize_tangent_sweep(tape, x, p, w, w_dot, n_lanes):
     """linearize_sweep and tangent_sweep in one pass, the partials used where they are made
@@ -71,12 +81,7 @@ def linearize_tangent_sweep(tape, x, p, w, w_dot, n_lanes):
             v = value(o, xa, yb, c[i])
             w[i] = v
             da, db = partials(o, xa, yb, c[i], v)
-            for k in range(n_lanes):
-                ta = w_dot[ai, k]
-                tb = w_dot[bi, k]
-                w_dot[i, k] = (da * ta if ta != 0.0 and da != 0.0 else 0.0) + (
-                    db * tb if tb != 0.0 and db != 0.0 else 0.0
-                )
+            _tangent_lanes(w_dot, i, ai, bi, da, db, n_lanes)
             continue
         if o == Op.CONST:
             w[i] = c[i]
@@ -104,12 +109,7 @@ def tangent_sweep(tape, d_a, d_b, w_dot, n_lanes):
             bi = b[i]
             da = d_a[i]
             db = d_b[i]
-            for k in range(n_lanes):
-                ta = w_dot[ai, k]
-                tb = w_dot[bi, k]
-                w_dot[i, k] = (da * ta if ta != 0.0 and da != 0.0 else 0.0) + (
-                    db * tb if tb != 0.0 and db != 0.0 else 0.0
-                )
+            _tangent_lanes(w_dot, i, ai, bi, da, db, n_lanes)
         elif o != Op.INPUT:
             for k in range(n_lanes):
                 w_dot[i, k] = 0.0
