@@ -15,10 +15,11 @@ demo: $(VENV)/.installed
 
 # A fresh numba cache for every run: a stale cache can hide an edit to another module.
 # Benchmarks run once each in quick mode (smoke test); `make bench` measures them. Two workers
-# (pytest-xdist), each with its own numba cache folder (tests/conftest.py).
+# (pytest-xdist), each with its own numba cache folder (tests/conftest.py); worksteal moves queued
+# tests to the worker that runs dry, so one long compile test at the end does not leave a core idle.
 test: $(VENV)/.installed lint
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
-	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q -n 2 tests benchmarks --benchmark-disable
+	NUMBA_CACHE_DIR=$$cache NUMBA_AD_BENCH_QUICK=1 $(PY) -m pytest -q -n 2 --dist worksteal tests benchmarks --benchmark-disable
 
 # ruff's lint and format checks over everything Python in the repository (config: pyproject.toml).
 lint: $(VENV)/.installed

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-import numba_ad as ad
-
 pytest.importorskip("scipy")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +60,6 @@ def test_robertson_bdf():
     assert ours < theirs
 
 
-@pytest.mark.skipif(not hasattr(ad.Function, "sparse_jacobian"), reason="needs Function.sparse_jacobian")
 def test_bratu_newton():
     out = run("bratu_newton.py", "100")
     norms = [float(v) for v in re.findall(r"\|F\| = (\S+)", out)]
