@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 MAX_LANES = 32  # directions per tangent/adjoint block: [n_slots, 32] measured 0.45 ns/op/lane
 _NO_PARAMS = np.empty(0, dtype=np.float64)
-_NO_INDEX = np.empty(0, dtype=np.int32)
 _ONE_WEIGHT = np.ones(1)
 _GUARD_SYMBOLS = {Op.LT: "<", Op.LE: "<=", Op.EQ: "=="}
 
