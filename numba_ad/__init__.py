@@ -9,6 +9,7 @@ and kernels) < ``tracing``, ``compile``, ``dual`` < ``api``; this module names t
 """
 
 from numba_ad import fwd, nb, testing
+from numba_ad._progress import set_progress
 from numba_ad.api import (
     Function,
     Primitive,
@@ -82,6 +83,7 @@ __all__ = [
     "load",
     "nb",
     "primitive",
+    "set_progress",
     "softplus",
     "testing",
     "trace",

@@ -3,6 +3,7 @@
 Environment switches:
   NUMBA_AD_CACHE=0   compile without numba's on-disk cache (caching together with
                      multiprocessing can crash: numba issue 4807).
+  NUMBA_AD_PROGRESS=0 no notices while a kernel compiles for seconds (_progress.py).
   NUMBA_DISABLE_JIT=1 (numba's own) runs every kernel as plain Python, for debugging.
 """
 
@@ -10,9 +11,10 @@ import os
 
 from numba import njit
 
-from numba_ad import _numba_patches
+from numba_ad import _numba_patches, _progress
 
 _numba_patches.apply()  # before anything is compiled: numba's inliner, numba issue 8989
+_progress.install()  # say what is compiling when a first call takes seconds
 
 CACHE = os.environ.get("NUMBA_AD_CACHE", "1") != "0"
 

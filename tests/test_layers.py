@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "numba_ad"
 # Layer rank of each top-level part of the package; siblings share a rank and may not import each other.
 RANK = {
     "_numba_patches": -1,  # below everything: _config applies it before anything compiles
+    "_progress": -1,  # likewise: _config installs its compile listener at import
     "_config": 0,
     "errors": 0,
     "_inputs": 0,
