@@ -448,11 +448,7 @@ def sparse_jacobian_into(tape, work, plan, x, values):
         work.d_a,
         work.d_b,
         work.lanes,
-        plan.forward,
-        plan.colors,
-        plan.rows,
-        plan.cols,
-        plan.n_colors,
+        plan,
         values,
     )
     _raise_if_failed(failed)

@@ -50,7 +50,8 @@ class SparseHessianPlan(NamedTuple):
 
 
 @kernel
-def _check_jacobian_plan(n, m, forward, colors, rows, cols, n_colors, values):
+def _check_jacobian_plan(n, m, plan, values):
+    forward, colors, n_colors, rows, cols = plan.forward, plan.colors, plan.n_colors, plan.rows, plan.cols
     if colors.shape[0] != (n if forward else m):
         raise ValueError("sparse jacobian: colors must have one entry per column (forward) or row (reverse)")
     if rows.shape[0] != cols.shape[0] or values.shape[0] != rows.shape[0]:
@@ -64,13 +65,14 @@ def _check_jacobian_plan(n, m, forward, colors, rows, cols, n_colors, values):
 
 
 @kernel
-def sparse_jacobian_into(tape, x, p, w, d_a, d_b, lanes, forward, colors, rows, cols, n_colors, values):
-    """values[q] = J[rows[q], cols[q]] at x from n_colors tangent sweeps (forward: columns
-    of one colour share no row) or adjoint sweeps (reverse: rows of one colour share no
-    column), lanes.shape[1] colours a sweep, on one linearisation."""
+def sparse_jacobian_into(tape, x, p, w, d_a, d_b, lanes, plan, values):
+    """values[q] = J[plan.rows[q], plan.cols[q]] at x from plan.n_colors tangent sweeps
+    (forward: columns of one colour share no row) or adjoint sweeps (reverse: rows of one
+    colour share no column), lanes.shape[1] colours a sweep, on one linearisation."""
     inputs, outputs = tape.inputs, tape.outputs
     n, m, L = inputs.shape[0], outputs.shape[0], lanes.shape[1]
-    _check_jacobian_plan(n, m, forward, colors, rows, cols, n_colors, values)
+    _check_jacobian_plan(n, m, plan, values)
+    forward, colors, n_colors, rows, cols = plan.forward, plan.colors, plan.n_colors, plan.rows, plan.cols
     if lanes.shape[0] != w.shape[0] or L == 0:
         raise ValueError("sparse jacobian: the lane buffer has the wrong shape for this tape")
     if forward and n_colors <= L:  # one block: values, partials and tangents in one pass
@@ -109,7 +111,7 @@ def sparse_jacobian_into(tape, x, p, w, d_a, d_b, lanes, forward, colors, rows, 
 
 
 @kernel
-def sparse_jacobian_many_into(tape, X, P, w, d_a, d_b, lanes, forward, colors, rows, cols, n_colors, values, failed):
+def sparse_jacobian_many_into(tape, X, P, w, d_a, d_b, lanes, plan, values, failed):
     """sparse_jacobian_into at each row of X into the rows of values (N, nnz); failed (N,)
     gets each point's first failed guard. P is (1, n_params), shared, or (N, n_params)."""
     N = X.shape[0]
@@ -117,15 +119,15 @@ def sparse_jacobian_many_into(tape, X, P, w, d_a, d_b, lanes, forward, colors, r
         raise ValueError("sparse jacobian many: X, P, values and failed must agree on N")
     for i in range(N):
         p = P[0 if P.shape[0] == 1 else i]
-        failed[i] = sparse_jacobian_into(
-            tape, X[i], p, w, d_a, d_b, lanes, forward, colors, rows, cols, n_colors, values[i]
-        )
+        failed[i] = sparse_jacobian_into(tape, X[i], p, w, d_a, d_b, lanes, plan, values[i])
 
 
 @kernel
-def sparse_hessian_into(tape, x, p, weights, seeds, src_row, src_col, work, lanes_dot, lanes_bar, compressed, values):
-    """values[q] = compressed[src_row[q], src_col[q]] after compressed = H seeds (n, C), the
-    Hessian-vector products along the colour sums (star colouring: hessian_sparsity.py)."""
+def sparse_hessian_into(tape, x, p, weights, plan, work, lanes_dot, lanes_bar, compressed, values):
+    """values[q] = compressed[plan.src_row[q], plan.src_col[q]] after compressed = H plan.seeds
+    (n, C), the Hessian-vector products along the colour sums (star colouring:
+    hessian_sparsity.py)."""
+    seeds, src_row, src_col = plan.seeds, plan.src_row, plan.src_col
     n, C = seeds.shape[0], seeds.shape[1]
     if compressed.shape[0] != n or compressed.shape[1] != C:
         raise ValueError("sparse hessian: compressed must have the shape of seeds (n, C)")
@@ -141,9 +143,7 @@ def sparse_hessian_into(tape, x, p, weights, seeds, src_row, src_col, work, lane
 
 
 @kernel
-def sparse_hessian_many_into(
-    tape, X, P, weights, seeds, src_row, src_col, work, lanes_dot, lanes_bar, compressed, values, failed
-):
+def sparse_hessian_many_into(tape, X, P, weights, plan, work, lanes_dot, lanes_bar, compressed, values, failed):
     """sparse_hessian_into at each row of X into the rows of values (N, nnz); failed (N,)
     gets each point's first failed guard. P is (1, n_params), shared, or (N, n_params)."""
     N = X.shape[0]
@@ -151,6 +151,4 @@ def sparse_hessian_many_into(
         raise ValueError("sparse hessian many: X, P, values and failed must agree on N")
     for i in range(N):
         p = P[0 if P.shape[0] == 1 else i]
-        failed[i] = sparse_hessian_into(
-            tape, X[i], p, weights, seeds, src_row, src_col, work, lanes_dot, lanes_bar, compressed, values[i]
-        )
+        failed[i] = sparse_hessian_into(tape, X[i], p, weights, plan, work, lanes_dot, lanes_bar, compressed, values[i])
