@@ -26,7 +26,7 @@ from numba_ad.ops import user
 from numba_ad.ops.table import Op
 from numba_ad.tape import drivers
 from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
-from numba_ad.tape.format import load_arrays, save_arrays
+from numba_ad.tape.format import from_contents, load_arrays, save_arrays, to_contents
 from numba_ad.tape.optimize import optimize_arrays
 
 if TYPE_CHECKING:
@@ -89,6 +89,15 @@ class Tape(BatchMethods, SparseMethods):
         locations are not saved (a loaded tape describes a guard by its comparison op).
         """
         return save_arrays(path, self.arrays, self.scalar_output)
+
+    def __reduce__(self):
+        """Pickle as the tape file's arrays (tape/format.py, read back with the load's checks),
+        the guard texts, the optimize report and the definitions of the user primitives it
+        calls (registered on unpickling where missing); the work buffers and compiled entry
+        points stay behind and are made again on first use."""
+        used = user.primitives_used(self.arrays.op, self.arrays.c)
+        contents = to_contents(self.arrays, self.scalar_output)
+        return _unpickled, (contents, self._guard_info, self.optimize_report, user.definitions(used))
 
     # -- sizes ----------------------------------------------------------------------------
     n_inputs = property(lambda self: self.arrays.inputs.shape[0], doc="n, the length of x")
@@ -487,6 +496,14 @@ class Tape(BatchMethods, SparseMethods):
         if lanes is None:
             lanes = self._lanes[L] = np.empty((self.n_ops, L))
         return lanes
+
+
+def _unpickled(contents, guard_info, optimize_report, primitives) -> Tape:
+    user.ensure_registered(primitives)  # before from_contents maps primitive names to indices
+    arrays, scalar_output = from_contents(contents, "unpickled numba_ad.Tape")
+    tape = Tape(arrays, scalar_output, guard_info)
+    tape.optimize_report = optimize_report
+    return tape
 
 
 def load(path: str | os.PathLike) -> Tape:

@@ -104,6 +104,10 @@ class CompiledTape:
         x left the recorded branch.
     path : str
         The generated source file.
+    source : str
+        Its text. A CompiledTape pickles as its tape, plan and source (never machine code);
+        unpickling writes the source to the receiving process's source_dir() and imports it,
+        so numba loads the kernels from that process's own cache or compiles them there.
     """
 
     def __init__(self, tape, straight_line: bool | None = None, nest: bool | None = None) -> None:
@@ -124,6 +128,19 @@ class CompiledTape:
                 plan, tape.n_inputs, tape.n_params, tape.n_outputs, with_gradient
             )
             self._table = np.ascontiguousarray(self._table, dtype=np.int64)
+        self._with_gradient = with_gradient
+        self._bind(source)
+
+    def __reduce__(self):
+        """Pickle as the tape, the plan and the generated source, never machine code: the
+        receiving process writes the source to its own source_dir() and numba loads the kernels
+        from its own cache there (compiling them if that cache lacks them)."""
+        state = (self.tape, self.straight_line, self.plan, self._table, self._with_gradient, self.source)
+        return _unpickled, state
+
+    def _bind(self, source):
+        """Import the module of `source` and take its kernels and buffers."""
+        self.source = source
         name = f"numba_ad_tape_{_digest(source)}"
         module = _load(name, source)
         self.path = module.__file__
@@ -131,7 +148,7 @@ class CompiledTape:
         # Their compiled entry points skip numba's typing of 8 arguments on each call; only
         # called with arrays this class made or normalised (an entry point does not check types).
         self._eval_entry, self._vjp_entry = _entry(module.eval_into), _entry(module.vjp_into)
-        self._gradient_kernel = module.gradient_into if with_gradient else None
+        self._gradient_kernel = module.gradient_into if self._with_gradient else None
         self._w, self._wb = self.workspace()[:2]
 
     def __repr__(self):
@@ -278,6 +295,14 @@ class CompiledTape:
                 )
                 raise
         return Y, G
+
+
+def _unpickled(tape, straight_line, plan, table, with_gradient, source) -> CompiledTape:
+    compiled = CompiledTape.__new__(CompiledTape)
+    compiled.tape, compiled.straight_line, compiled.plan = tape, straight_line, plan
+    compiled._table, compiled._with_gradient = table, with_gradient
+    compiled._bind(source)
+    return compiled
 
 
 __all__ = ["CompiledTape", "NotCompilable", "source_dir"]

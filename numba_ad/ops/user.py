@@ -132,6 +132,21 @@ def registered(index: int) -> Registered:
     return REGISTRY[index]
 
 
+def definitions(used: list[int]) -> tuple[tuple[str, int, tuple[Callable | None, ...]], ...]:
+    """(name, arity, rules) of the primitives at the registry indices `used`: what a pickled
+    tape carries so that another process can register them (ensure_registered)."""
+    return tuple((REGISTRY[i].name, REGISTRY[i].arity, REGISTRY[i].rules) for i in used)
+
+
+def ensure_registered(defined: tuple[tuple[str, int, tuple[Callable | None, ...]], ...]) -> None:
+    """Register each (name, arity, rules) whose name this process does not know yet. A name
+    already registered keeps its own rules: the process that defined it knows them best (a
+    tape unpickled where it was pickled, or where the user registered the same primitive)."""
+    for name, arity, rules in defined:
+        if index_of(name) is None:
+            register(name, arity, rules)
+
+
 USER1, USER2 = int(Op.USER1), int(Op.USER2)
 USER_CODES = (USER1, USER2)
 

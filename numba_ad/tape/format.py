@@ -56,6 +56,17 @@ def save_arrays(path: str | os.PathLike, arrays: TapeArrays, scalar_output: bool
     `arrays` must be valid (as a Tape's are); the file is overwritten if it exists.
     """
     path = Path(path)
+    contents = to_contents(arrays, scalar_output)
+    # np.savez given a file name appends .npz when the name lacks it; given an open file it
+    # writes there, so the file is where the caller said and np.load(path) finds it.
+    with open(path, "wb") as file:
+        np.savez(file, **contents)
+    return path
+
+
+def to_contents(arrays: TapeArrays, scalar_output: bool) -> dict[str, np.ndarray]:
+    """The arrays a tape file holds (the format above), by name: what save_arrays writes and
+    what a pickled Tape carries (Tape.__reduce__), so both go through one reader."""
     codes = np.unique(arrays.op).astype(_DTYPES["op"])
     names = np.array([Op(int(code)).name for code in codes], dtype=str)
     contents = {name: np.asarray(getattr(arrays, name)) for name in FIELDS}
@@ -73,11 +84,7 @@ def save_arrays(path: str | os.PathLike, arrays: TapeArrays, scalar_output: bool
         op_codes=codes,
         op_names=names,
     )
-    # np.savez given a file name appends .npz when the name lacks it; given an open file it
-    # writes there, so the file is where the caller said and np.load(path) finds it.
-    with open(path, "wb") as file:
-        np.savez(file, **contents)
-    return path
+    return contents
 
 
 def load_arrays(path: str | os.PathLike) -> tuple[TapeArrays, bool]:
@@ -89,23 +96,30 @@ def load_arrays(path: str | os.PathLike) -> tuple[TapeArrays, bool]:
     ``validated``; OSError (FileNotFoundError ...) when it cannot be read at all.
     """
     path = Path(path)
-    contents = _read_npz(path)
-    version = _version(path, contents)
-    _check_keys(path, contents, version)
-    arrays = TapeArrays(*[_field(path, contents, name) for name in FIELDS])
-    arrays = _map_primitives(path, contents, version, arrays)
+    return from_contents(_read_npz(path), path)
+
+
+def from_contents(contents: dict[str, np.ndarray], source: str | Path) -> tuple[TapeArrays, bool]:
+    """(validated TapeArrays, scalar_output) from the arrays of a tape file, by name, with
+    every check of load_arrays; errors name `source` (the file, or what was unpickled)."""
+    version = _version(source, contents)
+    _check_keys(source, contents, version)
+    arrays = TapeArrays(*[_field(source, contents, name) for name in FIELDS])
+    arrays = _map_primitives(source, contents, version, arrays)
     if version == 0:
         scalar_output = arrays.outputs.shape[0] == 1
     else:
-        scalar_output = _scalar_output(path, contents)
-        _check_op_names(path, contents, arrays.op)
-    _check_opcodes(path, arrays.op)
+        scalar_output = _scalar_output(source, contents)
+        _check_op_names(source, contents, arrays.op)
+    _check_opcodes(source, arrays.op)
     try:
         arrays = validated(arrays)
     except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+        raise ValueError(f"{source}: {error}") from None
     if scalar_output and arrays.outputs.shape[0] != 1:
-        _fail(path, f"scalar_output is True but the tape has {arrays.outputs.shape[0]} outputs; a scalar tape has one")
+        _fail(
+            source, f"scalar_output is True but the tape has {arrays.outputs.shape[0]} outputs; a scalar tape has one"
+        )
     return arrays, scalar_output
 
 
