@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 SEED = 20240611
 FULL_SIZES = (10, 1000, 100_000)
@@ -166,6 +166,13 @@ def driver_buffers(tape):
         out=np.empty(tape.n_outputs),
         g=np.empty(tape.n_inputs),
     )
+
+
+@njit(parallel=True)
+def p2_gradient_many_hand(X, G):
+    """The P2 gradient at each row of X, hand-written, on every core: the floor of gradient_many."""
+    for i in prange(X.shape[0]):
+        p2_value_and_grad(X[i], G[i])
 
 
 @njit

@@ -46,12 +46,11 @@ if "NUMBA_CACHE_DIR" not in os.environ:  # as report.py: a stale cache cannot hi
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
 
 import numba_ad as ad  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ad_bench_problems import PROBLEMS, p2_floor_many, points  # noqa: E402
+from ad_bench_problems import PROBLEMS, p2_floor_many, p2_gradient_many_hand, points  # noqa: E402
 from gmm import gmm_casadi, gmm_floor, gmm_numpy, gmm_torch, make_data  # noqa: E402
 from report import calibrate, per_call  # noqa: E402
 
@@ -133,13 +132,6 @@ def p2_casadi(x):
 
 XP = {"P1": p1_xp, "P2": p2_xp}
 CASADI = {"P1": p1_casadi, "P2": p2_casadi}
-_p2_value_and_grad = PROBLEMS["P2"].value_and_grad
-
-
-@njit(parallel=True)
-def p2_gradient_many_hand(X, G):
-    for i in prange(X.shape[0]):
-        _p2_value_and_grad(X[i], G[i])
 
 
 class Data(NamedTuple):

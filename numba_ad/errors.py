@@ -29,6 +29,10 @@ class BranchChangedError(ValueError):
             "a tape per branch and trace again when needed."
         )
 
+    def __reduce__(self):
+        # its own arguments, not the message: raised on a Dask worker, it is pickled back to the caller
+        return type(self), (self.guard, self.comparison, self.location, self.recorded), self.__dict__
+
 
 class BranchChangedWarning(UserWarning):
     """ad.function(f, on_branch_change="warn") traced f again because x left every cached branch."""
@@ -46,3 +50,6 @@ class OffBranchSignal(BranchChangedError):
             "(tape.check(x) names the guard; CompiledTape.gradient(x) raises with it)",
         )
         self.guard = self.comparison = self.location = self.recorded = None
+
+    def __reduce__(self):
+        return type(self), (), self.__dict__

@@ -33,6 +33,7 @@ RANK = {
     "fwd": 5,
     "testing": 5,
     "scipy": 5,
+    "dask": 5,
     "__init__": 6,
 }
 
