@@ -151,6 +151,10 @@ def test_local_cluster_gives_the_local_answers_and_ships_the_tape_once_per_worke
     # a second computation with the same tape unpickles nothing new
     np.testing.assert_array_equal(cluster_client.compute(G * 1.0).result(), expected)
     assert [c.get(token, 0) for c in cluster_client.run(nd.receive_counts).values()] == received
+    # a compiled tape travels as its source and loads from each worker's own numba cache
+    compiled = p2_tape.compile()
+    G = cluster_client.compute(nd.gradient_many(compiled, X, chunk_rows=500)).result()
+    np.testing.assert_array_equal(G, compiled.gradient_many(X))
 
 
 def test_local_cluster_with_a_primitive_defined_here(cluster_client):
