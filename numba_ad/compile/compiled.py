@@ -4,9 +4,9 @@
 (compile/lower.py, or compile/straight.py for small tapes) to a file named after a hash of
 its source, imports it, and numba compiles it with the options of numba_ad._config (cached
 unless NUMBA_AD_CACHE=0): a second process that compiles the same tape loads the machine
-code from numba's cache instead of compiling again. Generated files live in
-``$NUMBA_AD_COMPILE_DIR``, else ``$NUMBA_CACHE_DIR/numba_ad_tapes``, else
-``~/.cache/numba_ad/tapes`` (so a fresh NUMBA_CACHE_DIR also means fresh files).
+code from numba's cache instead of compiling again. Where the files live, and why they are
+trusted, is compile/source_cache.py's (``$NUMBA_AD_COMPILE_DIR``, else
+``$NUMBA_CACHE_DIR/numba_ad_tapes``, else the user's cache folder).
 
 A CompiledTape answers eval, gradient, value_and_gradient, vjp and the ``*_many`` batch
 methods with the tape's own API and errors; everything else (JVP, Hessians, Taylor, check,
@@ -19,11 +19,6 @@ computed from a validated tape, and the Python layer checks the shapes it passes
 
 import functools
 import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -31,6 +26,7 @@ import numpy as np
 from numba_ad.compile.loops import NotCompilable
 from numba_ad.compile.lower import module_source
 from numba_ad.compile.plan import make_plan
+from numba_ad.compile.source_cache import PREFIX, load_module, source_dir
 from numba_ad.compile.straight import MAX_STRAIGHT_OPS, straight_source
 from numba_ad.errors import OffBranchSignal
 from numba_ad.ops.table import FIRST_MATH
@@ -41,48 +37,10 @@ CODEGEN_VERSION = "7"
 _ONE = np.ones(1)
 
 
-def source_dir() -> str:
-    """Where generated modules are written (created if missing)."""
-    where = os.environ.get("NUMBA_AD_COMPILE_DIR")
-    if not where and os.environ.get("NUMBA_CACHE_DIR"):
-        where = os.path.join(os.environ["NUMBA_CACHE_DIR"], "numba_ad_tapes")
-    if not where:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        where = os.path.join(base, "numba_ad", "tapes")
-    try:
-        os.makedirs(where, exist_ok=True)
-    except OSError:
-        where = os.path.join(tempfile.gettempdir(), "numba_ad_tapes")
-        os.makedirs(where, exist_ok=True)
-    return where
-
-
 def _digest(source):
     # the source, not the tape: one tape compiles to other sources (straight_line, nest), and
     # tapes of one structure share a module (constants and tables are passed in, not written)
     return hashlib.sha256(CODEGEN_VERSION.encode() + source.encode()).hexdigest()[:24]
-
-
-def _load(name, source):
-    """Import `source` as module `name` from a file in source_dir(), written once."""
-    path = Path(source_dir()) / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(source)
-        os.replace(tmp, path)  # atomic: another process never imports half a file
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # before running it: numba's cache finds the module by name
-    try:
-        spec.loader.exec_module(module)  # numba compiles (or loads from its cache) here
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 def _entry(dispatcher):
@@ -141,8 +99,7 @@ class CompiledTape:
     def _bind(self, source):
         """Import the module of `source` and take its kernels and buffers."""
         self.source = source
-        name = f"numba_ad_tape_{_digest(source)}"
-        module = _load(name, source)
+        module = load_module(f"{PREFIX}{_digest(source)}", source)
         self.path = module.__file__
         self.eval_into, self.vjp_into, self.vjp_many = module.eval_into, module.vjp_into, module.vjp_many
         # Their compiled entry points skip numba's typing of 8 arguments on each call; only
