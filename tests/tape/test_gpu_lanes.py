@@ -21,7 +21,9 @@ from numba import cuda  # noqa: E402
 
 import numba_ad as ad  # noqa: E402
 from numba_ad.api import batch  # noqa: E402
+from numba_ad.ops.table import TABLE, Op  # noqa: E402
 from tests._support.branchy import FUNCTIONS as BRANCHY  # noqa: E402
+from tests._support.op_tapes import one_op_tape  # noqa: E402
 from tests._support.primitives import BINARY, UNARY  # noqa: E402
 
 SIMULATOR = bool(cuda.config.ENABLE_CUDASIM)
@@ -146,6 +148,31 @@ def test_params_shared_and_per_point(per_point):
     rows = P if per_point else np.tile(P, (N, 1))
     expected = [complex_step_jacobian(lambda z, p=p: with_params(z, p), x)[0] for x, p in zip(X, rows)]
     np.testing.assert_allclose(tape.gradient_many(X, P, device="cuda"), expected, rtol=1e-12, atol=1e-14)
+
+
+GPU_OPS = [op for op in TABLE if op not in (Op.USER1, Op.USER2)]
+EDGES = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the simulator's NumPy scalars at inf and NaN
+@pytest.mark.parametrize("op", GPU_OPS, ids=[op.name for op in GPU_OPS])
+def test_every_op_of_the_table(op):
+    """Each op alone, inside its test domain and at zeros, infinities and NaN: on a GPU this is
+    what checks libdevice and tape/gpu_ops.py's stand-ins against the CPU's values."""
+    spec = TABLE[op]
+    tape = one_op_tape(op, spec.test_c)
+    rng = np.random.default_rng(int(op))
+    inside = np.stack([rng.uniform(*spec.domain[0], 6), rng.uniform(*spec.domain[1], 6)], axis=1)
+    edges = np.stack([EDGES, np.full(EDGES.shape, 0.5)], axis=1)
+    if spec.arity == 2:
+        edges = np.concatenate([edges, edges[:, ::-1]])
+    X = np.concatenate([inside, edges])
+    for gpu, cpu in zip(tape.value_and_gradient_many(X, device="cuda"), tape.value_and_gradient_many(X)):
+        if SIMULATOR:
+            np.testing.assert_array_equal(gpu, cpu)
+            np.testing.assert_array_equal(np.signbit(gpu), np.signbit(cpu))
+        else:
+            np.testing.assert_allclose(gpu, cpu, rtol=1e-13, atol=1e-300, equal_nan=True)
 
 
 def test_points_off_the_branch_raise_and_check_many_names_them():
