@@ -6,8 +6,9 @@ per-point guard check (the index of the first failing guard, or -1, into ``faile
 
 Layout: every work buffer is [n_slots, N_chunk] in global memory, slot-major and point-minor,
 so that the threads of a warp, which hold neighbouring points, read and write neighbouring
-addresses at every op (coalesced). Each thread walks the whole tape; the op switch diverges
-only where points of one warp disagree, which they never do: every thread reads the same op.
+addresses at every op (coalesced). Each thread walks the whole tape, and all threads read the
+same op at the same time, so the op switch never splits a warp: only an op's own branches (its
+conventions at special points, such as hypot at the origin) can.
 
 Points go through in chunks small enough that the chunk's device buffers fit DEVICE_BYTES; X
 (and per-point params) are copied chunk by chunk, the tape's arrays once per tape (the caller
