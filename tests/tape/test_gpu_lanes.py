@@ -280,11 +280,13 @@ def test_without_a_gpu_the_error_says_so(monkeypatch):
 PTX_CHECK = Path(__file__).resolve().parent.parent / "_support" / "gpu_ptx_check.py"
 
 
-def test_kernels_compile_to_ptx():
+def test_kernels_compile_to_ptx(tmp_path):
     """The kernels as a GPU would build them (the rebuilt op switch: tape/gpu_ops.py), compiled
     by NVVM to PTX and assembled by ptxas for sm_90, in a child process with the simulator off.
     Needs the CUDA toolkit's libNVVM (and ptxas, when found), not a GPU."""
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", PYTHONPATH=os.pathsep.join(sys.path))
+    # A cache folder of its own: numba's cache is not safe for two processes at once (numba issue 4807).
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
     run = subprocess.run([sys.executable, str(PTX_CHECK)], env=env, capture_output=True, text=True, timeout=600)
     if run.returncode == PTX_CHECK_SKIP:
         pytest.skip(run.stdout.strip().splitlines()[-1])
