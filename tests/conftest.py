@@ -9,6 +9,10 @@ This runs before any test module imports numba, which reads NUMBA_CACHE_DIR once
 import os
 import tempfile
 
+# Tests of the GPU code (device="cuda") run under numba's CUDA simulator unless a GPU machine
+# sets NUMBA_ENABLE_CUDASIM=0; numba.cuda reads it once, when first imported, which is later.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 if "NUMBA_CACHE_DIR" not in os.environ:
     os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba_ad_test_cache_")
 _worker = os.environ.get("PYTEST_XDIST_WORKER")

@@ -61,6 +61,7 @@ class Tape(BatchMethods, SparseMethods):
         self._linear = None  # (d_a, d_b, w_bar), allocated by the first derivative request
         self._lanes = {}
         self._second_order = {}  # HVP/Hessian/Taylor buffers and the Hessian plan, made on first use
+        self._on_device = {}  # ("cuda", GPU id) -> the arrays copied there by device="cuda" (api/batch.py)
         self.optimize_report = None  # set on tapes made by optimize(): what it removed
         self._entries = {}  # driver -> its compiled entry point for this tape's argument types
 
