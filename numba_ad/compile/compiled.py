@@ -216,16 +216,20 @@ class CompiledTape:
         raise AssertionError("the compiled tape saw a changed guard that the tape does not see")  # a bug
 
     # -- many points ------------------------------------------------------------------------
-    def value_and_gradient_many(self, X, params=None) -> tuple[np.ndarray, np.ndarray]:
-        """(values (N,), gradients (N, n)) of a scalar tape at the rows of X, in parallel."""
+    def value_and_gradient_many(self, X, params=None, *, device="cpu") -> tuple[np.ndarray, np.ndarray]:
+        """(values (N,), gradients (N, n)) of a scalar tape at the rows of X, in parallel;
+        device="cuda" runs the tape's GPU replay instead (Tape.value_and_gradient_many)."""
+        if device != "cpu":
+            return self.tape.value_and_gradient_many(X, params, device=device)
         if not self.scalar_output:
             raise ValueError(f"gradient_many needs a scalar tape; this one has {self.n_outputs} outputs")
         Y, G = self._vjp_many(X, params, _ONE)
         return Y[:, 0].copy(), G
 
-    def gradient_many(self, X, params=None) -> np.ndarray:
-        """Gradients (N, n) of a scalar tape at the rows of X (N, n), in parallel."""
-        return self.value_and_gradient_many(X, params)[1]
+    def gradient_many(self, X, params=None, *, device="cpu") -> np.ndarray:
+        """Gradients (N, n) of a scalar tape at the rows of X (N, n), in parallel; device as
+        for value_and_gradient_many."""
+        return self.value_and_gradient_many(X, params, device=device)[1]
 
     def vjp_many(self, X, w, params=None) -> np.ndarray:
         """J(x_i)^T w for each row x_i of X: (N, n); w (m,) is shared."""

@@ -104,6 +104,15 @@ def test_eval_and_gradient_equal_the_cpu_and_the_complex_step(p2_tape):
     np.testing.assert_allclose(tape.eval_many(X, device="cuda"), [p2_like(x) for x in X], rtol=1e-14)
 
 
+def test_compiled_tape_passes_device_to_its_tape(p2_tape):
+    tape, X = p2_tape
+    compiled = tape.compile()
+    values, G = compiled.value_and_gradient_many(X, device="cuda")
+    assert_values(values, tape.eval_many(X))
+    assert_derivatives(G, tape.gradient_many(X))
+    assert_derivatives(compiled.gradient_many(X, device="cuda"), G)
+
+
 @pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
 def test_scalar_jacobian_is_the_gradient(p2_tape, mode):
     tape, X = p2_tape
