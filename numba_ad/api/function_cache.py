@@ -8,12 +8,14 @@ stops at the first failing guard, so a miss usually costs a few ops); when none 
 traces f at x (or, by policy, raises or warns). A piecewise function with k pieces is
 therefore traced at most k times, whatever the number of calls.
 
-Not thread-safe: a Tape owns its work buffers. Use ``tape.workspaces(k)`` and numba_ad.nb for
-parallel evaluation.
+Thread-safe: the tapes keep per-thread work buffers, and the cache's bookkeeping (which tape
+was used last, the counts, insertions and evictions) happens under one lock, held only for
+that; replays and tracing run outside it, so several threads replay in parallel.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -72,6 +74,18 @@ class Function:
         self._tapes = OrderedDict()  # key -> Tape; the most recently used last
         self._counts = dict(calls=0, replays=0, switches=0, traces=0, evictions=0, optimized=0)
         self._replays_of = {}  # key -> replays served by that tape, until it is optimised
+        self._lock = threading.Lock()  # over _tapes, _counts and _replays_of
+
+    def __getstate__(self) -> dict:
+        """Everything but the lock (f, the policy, the cached tapes and the counts)."""
+        with self._lock:
+            state = dict(self.__dict__, _tapes=OrderedDict(self._tapes), _counts=dict(self._counts))
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     # -- the requests -----------------------------------------------------------------------
     def __call__(self, x: ArrayLike, *params: ArrayLike) -> float | np.ndarray:
@@ -122,8 +136,8 @@ class Function:
         """The cached Tape whose branch holds x (traced there if none does)."""
         p = self._params(params)
         x = _start_point(x, "x")
-        key, _ = self._find(x, p, "check", ())
-        return self._tapes[key]
+        tape, _ = self._find(x, p, "check", ())
+        return tape
 
     # -- observing the cache ----------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -133,17 +147,20 @@ class Function:
         a tape other than the one used just before), traces (times f was run), tapes (cached
         now), evictions (tapes dropped for max_tapes), optimized (tapes replaced by their
         tape.optimize() after OPTIMIZE_AFTER replays) and max_tapes."""
-        return dict(self._counts, tapes=len(self._tapes), max_tapes=self.max_tapes)
+        with self._lock:
+            return dict(self._counts, tapes=len(self._tapes), max_tapes=self.max_tapes)
 
     @property
     def tapes(self) -> list[Tape]:
         """The cached tapes, most recently used first."""
-        return list(reversed(self._tapes.values()))
+        with self._lock:
+            return list(reversed(self._tapes.values()))
 
     @property
     def tape(self) -> Tape | None:
         """The tape used last (None before the first call)."""
-        return next(reversed(self._tapes.values())) if self._tapes else None
+        with self._lock:
+            return next(reversed(self._tapes.values())) if self._tapes else None
 
     @property
     def n_traces(self) -> int:
@@ -152,8 +169,9 @@ class Function:
 
     def clear(self) -> None:
         """Drop every cached tape (the counts stay)."""
-        self._tapes.clear()
-        self._replays_of.clear()
+        with self._lock:
+            self._tapes.clear()
+            self._replays_of.clear()
 
     def __repr__(self) -> str:
         name = getattr(self.f, "__name__", type(self.f).__name__)
@@ -169,26 +187,26 @@ class Function:
     def _run(self, method: str, x: ArrayLike, params: tuple, *args: Any) -> Any:
         p = self._params(params)
         x = _start_point(x, "x")
-        self._counts["calls"] += 1
+        with self._lock:
+            self._counts["calls"] += 1
         _, result = self._find(x, p, method, args)
         return result
 
     def _find(self, x, p, method, args):
-        """(key, result) of `method` on the tape whose branch holds x, tracing if needed."""
+        """(tape, result) of `method` on the tape whose branch holds x, tracing if needed."""
         size = (x.shape[0], -1 if p is None else p.shape[0])
+        with self._lock:  # a snapshot: other threads may add or evict tapes meanwhile
+            candidates = [(key, self._tapes[key]) for key in reversed(self._tapes) if key[0] == size]
         last_failure = None
-        for rank, key in enumerate(reversed(self._tapes)):
-            if key[0] != size:
-                continue
-            tape = self._tapes[key]
+        for rank, (key, tape) in enumerate(candidates):
             if last_failure is None:  # the tape used last: run the request itself, a hit costs nothing more
                 result, failed = self._attempt(tape, method, x, p, args)
                 if failed < 0:
-                    return self._hit(key, rank, result)
+                    return self._hit(key, tape, rank, result)
                 last_failure = (tape, failed)
             elif tape.check(x, p) is None:
                 result, failed = self._attempt(tape, method, x, p, args)
-                return self._hit(key, rank, result)
+                return self._hit(key, tape, rank, result)
         if last_failure is not None:
             if self.on_branch_change == "raise":
                 last_failure[0]._raise_if_failed(last_failure[1])
@@ -202,32 +220,41 @@ class Function:
             return None, -1 if tape.check(x, p) is None else 0
         return getattr(tape, method)(x, *args, p)
 
-    def _hit(self, key, rank, result):
-        self._counts["replays"] += 1
-        uses = self._replays_of.get(key, 0) + 1
-        self._replays_of[key] = uses
-        if uses == OPTIMIZE_AFTER:
-            self._tapes[key] = self._tapes[key].optimize()
-            self._counts["optimized"] += 1
-        if rank:
-            self._counts["switches"] += 1
-            self._tapes.move_to_end(key)
-        return key, result
+    def _hit(self, key, tape, rank, result):
+        with self._lock:
+            self._counts["replays"] += 1
+            if key not in self._tapes:  # evicted by another thread since the snapshot
+                return tape, result
+            uses = self._replays_of.get(key, 0) + 1
+            self._replays_of[key] = uses
+            if rank:
+                self._counts["switches"] += 1
+                self._tapes.move_to_end(key)
+            if uses != OPTIMIZE_AFTER:
+                return tape, result
+            cached = self._tapes[key]
+        optimized = cached.optimize()  # outside the lock: seconds on a large tape
+        with self._lock:
+            if self._tapes.get(key) is cached:
+                self._tapes[key] = optimized
+                self._counts["optimized"] += 1
+        return tape, result
 
     def _trace(self, x, p, size, method, args):
-        tape = trace(self.f, x, params=p)
-        self._counts["traces"] += 1
+        tape = trace(self.f, x, params=p)  # outside the lock: threads trace in parallel
         g = tape.arrays.guards
         key = (size, tape.arrays.op[g].tobytes() + tape.arrays.c[g].tobytes())
-        self._tapes.pop(key, None)
-        self._replays_of.pop(key, None)
-        self._tapes[key] = tape
-        while len(self._tapes) > self.max_tapes:
-            self._tapes.popitem(last=False)
-            self._counts["evictions"] += 1
+        with self._lock:
+            self._counts["traces"] += 1
+            self._tapes.pop(key, None)
+            self._replays_of.pop(key, None)
+            self._tapes[key] = tape
+            while len(self._tapes) > self.max_tapes:
+                self._tapes.popitem(last=False)
+                self._counts["evictions"] += 1
         result, failed = self._attempt(tape, method, x, p, args)
         tape._raise_if_failed(failed)  # the tracer and the kernels disagreed on a comparison
-        return key, result
+        return tape, result
 
     def _warn(self, tape, failed):
         text, location, recorded = tape.guard_description(int(failed))

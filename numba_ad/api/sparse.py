@@ -115,7 +115,7 @@ class SparseMethods:
 
     # -- Jacobians -------------------------------------------------------------------------
     def _jacobian_pattern(self) -> _JacobianPattern:
-        state = self._second_order  # the tape's per-tape cache of derived structures
+        state = self._derived  # the tape's cache of structures derived from its arrays
         pattern = state.get("jacobian_pattern")
         if pattern is None:
             pattern = state["jacobian_pattern"] = _JacobianPattern(self.arrays, self.n_inputs, self.n_outputs)
@@ -157,7 +157,7 @@ class SparseMethods:
             self.arrays,
             x,
             p,
-            self._w,
+            self._buffers().w,
             d_a,
             d_b,
             lanes,
@@ -201,7 +201,7 @@ class SparseMethods:
             self.arrays,
             X,
             P,
-            self._w,
+            self._buffers().w,
             d_a,
             d_b,
             lanes,
@@ -219,7 +219,7 @@ class SparseMethods:
         return self._output_weights(weights) != 0.0
 
     def _hessian_plan_for(self, mask: np.ndarray) -> SparseHessianPlan:
-        plans = self._second_order.setdefault("hessian_plans", {})
+        plans = self._derived.setdefault("hessian_plans", {})
         key = mask.tobytes()
         plan = plans.get(key)
         if plan is None:

@@ -5,12 +5,14 @@ the shapes JAX uses), owns the work buffers (allocated once per tape and reused,
 allocates only its result), calls one driver per request and turns a failed guard into a
 ``BranchChangedError``. The arithmetic happens in tape/drivers.py and tape/sweeps.py.
 
-A Tape's buffers make it unsafe to evaluate one Tape from several threads at once.
+A Tape's work buffers are per thread: one Tape may serve several threads at once, each getting
+the serial answers (the kernels release the GIL, so the threads run in parallel).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -43,6 +45,19 @@ _ONE_WEIGHT = np.ones(1)
 _GUARD_SYMBOLS = {Op.LT: "<", Op.LE: "<=", Op.EQ: "=="}
 
 
+class _Buffers:
+    """One thread's work buffers for one tape: the primal values, the linearisation (d_a, d_b,
+    w_bar), tangent/adjoint lanes by width, and the second-order and Taylor scratch."""
+
+    __slots__ = ("w", "linear", "lanes", "second")
+
+    def __init__(self, n_slots: int) -> None:
+        self.w = np.empty(n_slots)
+        self.linear = None  # (d_a, d_b, w_bar), allocated by the first derivative request
+        self.lanes = {}
+        self.second = {}
+
+
 class Tape(BatchMethods, SparseMethods):
     """A function recorded once, replayed by compiled sweeps at any point.
 
@@ -56,11 +71,12 @@ class Tape(BatchMethods, SparseMethods):
         self.arrays = arrays
         self.scalar_output = bool(scalar_output)
         self._guard_info = tuple(guard_info) if guard_info is not None else None
-        n_slots = arrays.op.shape[0]
-        self._w = np.empty(n_slots)
-        self._linear = None  # (d_a, d_b, w_bar), allocated by the first derivative request
-        self._lanes = {}
-        self._second_order = {}  # HVP/Hessian/Taylor buffers and the Hessian plan, made on first use
+        # Work buffers are per thread (threading.local): one Tape used from several threads at
+        # once gives each its own, so answers are the serial ones. What is derived from the
+        # arrays alone (sparsity plans, the primitive scan) is shared: computing it twice in a
+        # race gives equal objects, and the last one stays.
+        self._local = threading.local()
+        self._derived = {}  # the Jacobian pattern, Hessian plans, primitives used, np.eye(n)
         self._on_device = {}  # ("cuda", GPU id) -> the arrays copied there by device="cuda" (api/batch.py)
         self.optimize_report = None  # set on tapes made by optimize(): what it removed
         self._entries = {}  # driver -> its compiled entry point for this tape's argument types
@@ -187,7 +203,7 @@ class Tape(BatchMethods, SparseMethods):
     def _eval(self, x, params):
         x, p = self._point(x, params)
         out = np.empty(self.n_outputs)
-        failed = self._entry(drivers.eval_into, self.arrays, x, p, self._w, out)
+        failed = self._entry(drivers.eval_into, self.arrays, x, p, self._buffers().w, out)
         return (float(out[0]) if self.scalar_output else out), failed
 
     def _value_and_gradient(self, x, params):
@@ -198,7 +214,9 @@ class Tape(BatchMethods, SparseMethods):
         x, p = self._point(x, params)
         d_a, d_b, w_bar = self._linear_buffers()
         g = np.empty(self.n_inputs)
-        value, failed = self._entry(drivers.value_and_gradient_into, self.arrays, x, p, self._w, d_a, d_b, w_bar, g)
+        value, failed = self._entry(
+            drivers.value_and_gradient_into, self.arrays, x, p, self._buffers().w, d_a, d_b, w_bar, g
+        )
         return (float(value), g), failed
 
     def _jvp(self, x, v, params):
@@ -206,7 +224,7 @@ class Tape(BatchMethods, SparseMethods):
         V, single = self._directions(v, self.n_inputs, "v")
         out = np.empty((self.n_outputs, V.shape[1]))
         failed = drivers.jvp_into(
-            self.arrays, x, p, V, self._w, *self._linear_buffers()[:2], self._lane_buffer(V.shape[1]), out
+            self.arrays, x, p, V, self._buffers().w, *self._linear_buffers()[:2], self._lane_buffer(V.shape[1]), out
         )
         if self.scalar_output:
             return (float(out[0, 0]) if single else out[0]), failed
@@ -223,7 +241,7 @@ class Tape(BatchMethods, SparseMethods):
             W, single = self._directions(w, self.n_outputs, "w")
         out = np.empty((self.n_inputs, W.shape[1]))
         failed = drivers.vjp_into(
-            self.arrays, x, p, W, self._w, *self._linear_buffers()[:2], self._lane_buffer(W.shape[1]), out
+            self.arrays, x, p, W, self._buffers().w, *self._linear_buffers()[:2], self._lane_buffer(W.shape[1]), out
         )
         return (out[:, 0] if single else out), failed
 
@@ -244,7 +262,7 @@ class Tape(BatchMethods, SparseMethods):
         """None when x lies on the tape's branch (every guard has its recorded outcome), else
         the index of the first guard that fails there (see guard_description)."""
         x, p = self._point(x, params)
-        failed = drivers.check_into(self.arrays, x, p, self._w)
+        failed = drivers.check_into(self.arrays, x, p, self._buffers().w)
         return None if failed < 0 else int(failed)
 
     def margins(self, x: ArrayLike, params: ArrayLike | None = None) -> np.ndarray:
@@ -256,9 +274,10 @@ class Tape(BatchMethods, SparseMethods):
         x may move before the branch changes.
         """
         x, p = self._point(x, params)
-        drivers.eval_into(self.arrays, x, p, self._w, np.empty(self.n_outputs))
+        w = self._buffers().w
+        drivers.eval_into(self.arrays, x, p, w, np.empty(self.n_outputs))
         lhs, rhs = self._guard_operands()
-        return self._w[lhs] - self._w[rhs]
+        return w[lhs] - w[rhs]
 
     def _guard_operands(self):
         """(lhs slots, rhs slots) of the guards as the user wrote them."""
@@ -331,7 +350,7 @@ class Tape(BatchMethods, SparseMethods):
 
     def _require_rules(self, order, what):
         """Refuse `what` when a user primitive on the tape lacks rules of its derivative order."""
-        state = self._second_order
+        state = self._derived
         if "primitives" not in state:  # the arrays never change: scanned once, not per call
             state["primitives"] = user.primitives_used(self.arrays.op, self.arrays.c)
         if not state["primitives"]:
@@ -358,7 +377,7 @@ class Tape(BatchMethods, SparseMethods):
             out = np.zeros((n, n))
             out[plan.rows, plan.cols] = values
             return out, failed
-        state = self._second_order
+        state = self._derived
         if state.get("eye") is None:
             state["eye"] = np.eye(n)
         x, p = self._point(x, params)
@@ -378,7 +397,7 @@ class Tape(BatchMethods, SparseMethods):
             raise ValueError(f"v must have shape ({self.n_inputs},), one direction; got shape {v_arr.shape}")
         self._require_rules(int(degree), f"taylor of degree {int(degree)}")
         D1 = int(degree) + 1
-        state = self._second_order
+        state = self._buffers().second
         X = state.get("taylor")
         if X is None or X.shape[1] != D1:
             X = state["taylor"] = np.empty((self.n_ops, D1))
@@ -409,7 +428,7 @@ class Tape(BatchMethods, SparseMethods):
 
     def _second_order_buffers(self, K):
         """(work, lanes_dot, lanes_bar) for drivers.hvp_into with K directions."""
-        state = self._second_order
+        state = self._buffers().second
         buffers = state.get(K)
         if buffers is None:
             work = state.get("work")
@@ -485,18 +504,28 @@ class Tape(BatchMethods, SparseMethods):
             return arr, False
         raise ValueError(f"{name} must have shape ({rows},) or ({rows}, K); got shape {arr.shape}")
 
+    def _buffers(self) -> _Buffers:
+        """This thread's work buffers for this tape, made on its first request."""
+        try:
+            return self._local.buffers
+        except AttributeError:
+            buffers = self._local.buffers = _Buffers(self.n_ops)
+            return buffers
+
     def _linear_buffers(self):
-        if self._linear is None:
+        buffers = self._buffers()
+        if buffers.linear is None:
             n_slots = self.n_ops
-            self._linear = (np.empty(n_slots), np.empty(n_slots), np.empty(n_slots))
-        return self._linear
+            buffers.linear = (np.empty(n_slots), np.empty(n_slots), np.empty(n_slots))
+        return buffers.linear
 
     def _lane_buffer(self, K):
         L = max(1, min(K, MAX_LANES))
-        lanes = self._lanes.get(L)
-        if lanes is None:
-            lanes = self._lanes[L] = np.empty((self.n_ops, L))
-        return lanes
+        lanes = self._buffers().lanes
+        buffer = lanes.get(L)
+        if buffer is None:
+            buffer = lanes[L] = np.empty((self.n_ops, L))
+        return buffer
 
 
 def _unpickled(contents, guard_info, optimize_report, primitives) -> Tape:

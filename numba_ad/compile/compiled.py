@@ -19,6 +19,7 @@ computed from a validated tape, and the Python layer checks the shapes it passes
 
 import functools
 import hashlib
+import threading
 
 import numba
 import numpy as np
@@ -35,6 +36,7 @@ from numba_ad.ops.table import FIRST_MATH
 # (ops.source, ops.rules, ops.special: the op rows' helpers) changes, which their source does not show
 CODEGEN_VERSION = "7"
 _ONE = np.ones(1)
+_COMPILE_LOCK = threading.Lock()
 
 
 def _digest(source):
@@ -106,7 +108,15 @@ class CompiledTape:
         # called with arrays this class made or normalised (an entry point does not check types).
         self._eval_entry, self._vjp_entry = _entry(module.eval_into), _entry(module.vjp_into)
         self._gradient_kernel = module.gradient_into if self._with_gradient else None
-        self._w, self._wb = self.workspace()[:2]
+        self._local = threading.local()  # per thread (w, w_bar): one CompiledTape serves many threads
+
+    def _buffers(self):
+        """This thread's (w, w_bar), made on its first call (w holds the stored constants)."""
+        try:
+            return self._local.buffers
+        except AttributeError:
+            buffers = self._local.buffers = self.workspace()[:2]
+            return buffers
 
     def __repr__(self):
         if self.straight_line:
@@ -134,7 +144,7 @@ class CompiledTape:
         """f(x): a float for a scalar tape, an array (m,) otherwise (as Tape.eval)."""
         x, p = self.tape._point(x, params)
         y = np.empty(self.n_outputs)
-        if self._eval_entry(x, p, self._w, self._table, y):
+        if self._eval_entry(x, p, self._buffers()[0], self._table, y):
             self._off_branch(x, p)
         return float(y[0]) if self.scalar_output else y
 
@@ -160,10 +170,11 @@ class CompiledTape:
             return self._gradient_into
         # not under NUMBA_DISABLE_JIT; and once per module: two CompiledTapes of one tape share
         # it, and compile() on a disabled dispatcher raises even for a signature it has
-        if hasattr(kernel, "disable_compile") and not kernel.signatures:
-            vector = numba.types.float64[::1]
-            kernel.compile((vector, vector))
-            kernel.disable_compile()  # another dtype is then a TypeError, not a new version
+        with _COMPILE_LOCK:  # two threads' first calls: one compiles, the other then finds it
+            if hasattr(kernel, "disable_compile") and not kernel.signatures:
+                vector = numba.types.float64[::1]
+                kernel.compile((vector, vector))
+                kernel.disable_compile()  # another dtype is then a TypeError, not a new version
         return kernel
 
     def _gradient_into(self, x, g, params=None):
@@ -206,7 +217,8 @@ class CompiledTape:
     def _vjp(self, x, y_bar, params):
         x, p = self.tape._point(x, params)
         y, g = np.empty(self.n_outputs), np.empty(self.n_inputs)
-        if self._vjp_entry(x, p, self._w, self._wb, self._table, y_bar, y, g):
+        w, wb = self._buffers()
+        if self._vjp_entry(x, p, w, wb, self._table, y_bar, y, g):
             self._off_branch(x, p)
         return y, g
 
@@ -243,7 +255,7 @@ class CompiledTape:
         Y, G = np.empty((N, self.n_outputs)), np.empty((N, self.n_inputs))
         status = np.zeros(N, dtype=np.int64)
         if N:
-            self.vjp_many(X, P, self._w, self._table, y_bar, Y, G, status)
+            self.vjp_many(X, P, self._buffers()[0], self._table, y_bar, Y, G, status)
         bad = np.flatnonzero(status)
         if bad.shape[0]:
             i = int(bad[0])
