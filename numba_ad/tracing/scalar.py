@@ -192,6 +192,24 @@ class Condition:
     def __invert__(self):
         return _Not(self)  # logical not, as NumPy's ~ on booleans
 
+    # Comparing conditions (with each other, with True/False or 0/1) decides by their truth, so
+    # it records their guards; object's identity == would answer False, silently, at any x.
+    def __eq__(self, other):
+        if isinstance(other, (Condition, bool, np.bool_, int, float, np.integer, np.floating)):
+            return bool(self) == (bool(other) if isinstance(other, Condition) else other)
+        return NotImplemented  # a condition array compares element by element
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self):
+        # a dict or set lookup would decide by hash and identity and record nothing
+        raise TypeError(
+            "a traced condition cannot be a dict key or a set member: its truth depends on x and a "
+            "lookup would record no guard; branch on it with `if`, or use np.where(cond, a, b)"
+        )
+
     def _combine(self, other, kind, eager):
         if isinstance(other, (Condition, bool, np.bool_)):
             return _Combined(kind, self, other)
@@ -472,7 +490,13 @@ class Traced:
     def __ne__(self, other):
         return self._compare(other, "!=")
 
-    __hash__ = object.__hash__  # identity: traced values can be dict keys and set members
+    def __hash__(self):
+        # A dict lookup or `in` on a set would compare by hash and identity, recording nothing:
+        # the answer at the recording point would be replayed silently at every other x.
+        raise TypeError(
+            "a traced value cannot be a dict key or a set member (hash() of it): the lookup would "
+            "depend on x without recording a guard; compare explicitly (x[0] == 1.0 or ...) or use np.where"
+        )
 
     def __bool__(self):
         return bool(Comparison(self, 0.0, "!="))

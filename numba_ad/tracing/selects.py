@@ -194,10 +194,28 @@ def clip(x: Operand, lo: Operand | None = None, hi: Operand | None = None, **kwa
     return r
 
 
+def nan_to_num(
+    x: Operand, copy: bool = True, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Result:
+    """np.nan_to_num as three selects, recorded as masks (the tape holds both branches of each):
+    NumPy's own code on an object array returns it unchanged, so NaN stayed NaN on the tape."""
+    if not copy:
+        raise TypeError("np.nan_to_num(copy=False) of traced values is not supported: it cannot write into x")
+    numbers = (float, int, np.integer, np.floating)
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, numbers)) for v in (nan, posinf, neginf)):
+        raise TypeError("np.nan_to_num of traced values takes plain numbers for nan=, posinf= and neginf=")
+    big = float(np.finfo(np.float64).max)
+    posinf = big if posinf is None else float(posinf)
+    neginf = -big if neginf is None else float(neginf)
+    r = where(np.not_equal(x, x), float(nan), x)
+    r = where(np.equal(r, np.inf), posinf, r)
+    return where(np.equal(r, -np.inf), neginf, r)
+
+
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
 # functions that are one op (np.sinc) record it, the rest run NumPy's own code as before (no
 # other function changes meaning).
-_SELECTS = {np.where: where, np.clip: clip}
+_SELECTS = {np.where: where, np.clip: clip, np.nan_to_num: nan_to_num}
 FUNCTIONS.update(_SELECTS)
 _SCALAR_FUNCTIONS = {**_SELECTS, **ONE_OP_FUNCTIONS}
 
@@ -214,4 +232,21 @@ def _scalar_array_function(self, func, types, args, kwargs):
 
 Traced.__array_function__ = _scalar_array_function
 Condition.__array_function__ = _scalar_array_function
+
+
+def _condition_astype(self, dtype, copy=True):
+    """ConditionArray.astype, as NumPy's: bool keeps the conditions; a float dtype gives 0/1
+    recorded as a select (a mask: the tape holds both values, no guard); others are refused."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return self
+    if dtype.kind == "f":
+        return where(self, 1.0, 0.0)
+    raise TypeError(
+        f"astype({dtype}) of a condition on traced values: only bool and float (0/1, recorded as a "
+        "select) are supported; use .astype(float)"
+    )
+
+
+ConditionArray.astype = _condition_astype
 TracedArray.clip = lambda self, lo=None, hi=None, **kwargs: clip(self, lo, hi, **kwargs)
