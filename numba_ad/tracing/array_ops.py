@@ -7,8 +7,9 @@ needs it: then its values become CONST slots (``Recording.const_slots``, dedupli
 
 Every function here appends blocks of ops to a ``Recording`` (``Recording.block``) and
 returns the result as an Operand whose slots are a fresh contiguous range. The values come
-from the op table's NumPy reference (``TABLE[op].reference``), so the value of a traced
-array is NumPy's on the plain input. The ops are those scalar tracing records for the same
+from the sweeps' own ``value`` (ops/value_map.py), not from NumPy's ufuncs, whose exp, log,
+tanh ... differ from it in the last bit: a replay at the recording point then reproduces every
+value and guard. The ops are those scalar tracing records for the same
 code, in a block order: a reduction is the chain ``s1 = v0 + v1, s2 = s1 + v2, ...``, as
 NumPy's object-array reductions run it, so a replay of array code and of loop code gives the
 same values to the bit (derivatives to rounding: adjoints add up in another order).
@@ -20,13 +21,13 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from numba_ad.ops.rules import POWER_ONE, POWER_SAME, power_op
-from numba_ad.ops.table import TABLE, Op
+from numba_ad.ops.table import Op
+from numba_ad.ops.value_map import values_of
 from numba_ad.tape.arrays import INDEX_DTYPE
 
 _ADD, _SUB, _MUL, _DIV = int(Op.ADD), int(Op.SUB), int(Op.MUL), int(Op.DIV)
 _POWI, _POWC = int(Op.POWI), int(Op.POWC)
 _power_op = getattr(power_op, "py_func", power_op)  # the kernel's own Python code (NUMBA_DISABLE_JIT: itself)
-_REFERENCE = {int(op): spec.reference for op, spec in TABLE.items()}
 
 
 class Operand(NamedTuple):
@@ -65,17 +66,14 @@ def _record(rec, op, a, b, c, values):
 
 
 def unary(rec, op, x, c=0.0):
-    with np.errstate(all="ignore"):
-        values = np.asarray(_REFERENCE[op](x.values, 0.0, c), dtype=np.float64)
+    shape = broadcast_shape("operation", x.values.shape, np.shape(c))
+    values = values_of(op, x.values, 0.0, c, shape)
     return _record(rec, op, slots_of(rec, x), 0, c, values)
 
 
 def binary(rec, op, x, y, what="operation", c=0.0):
     shape = broadcast_shape(what, x.values.shape, y.values.shape)
-    with np.errstate(all="ignore"):
-        values = np.asarray(_REFERENCE[op](x.values, y.values, c), dtype=np.float64)
-    if values.shape != shape:  # a reference that ignores an operand (IF_TRUE's constant side)
-        values = np.array(np.broadcast_to(values, shape))
+    values = values_of(op, x.values, y.values, c, shape)
     return _record(rec, op, slots_of(rec, x), slots_of(rec, y), c, values)
 
 
@@ -108,9 +106,7 @@ def _constant_power(rec, x, c):
 def unary_c(rec, op, x, c):
     """A unary op whose constant operand c is an array broadcasting against x (CPOW's base)."""
     shape = broadcast_shape("power", x.values.shape, np.shape(c))
-    with np.errstate(all="ignore"):
-        values = np.array(np.broadcast_to(_REFERENCE[op](x.values, 0.0, c), shape), dtype=np.float64)
-    return _record(rec, op, slots_of(rec, x), 0, c, values)
+    return _record(rec, op, slots_of(rec, x), 0, c, values_of(op, x.values, 0.0, c, shape))
 
 
 def _constant_powers(rec, x, c):
@@ -126,10 +122,9 @@ def _constant_powers(rec, x, c):
     ops, base, exponent = ops[record], xv[record], c[record]
     consts = np.where((ops == _POWI) | (ops == _POWC), exponent, 0.0)
     values = np.empty(ops.shape)
-    with np.errstate(all="ignore"):
-        for op in np.unique(ops).tolist():
-            sel = ops == op
-            values[sel] = _REFERENCE[op](base[sel], 0.0, exponent[sel])
+    for op in np.unique(ops).tolist():
+        sel = ops == op
+        values[sel] = values_of(op, base[sel], 0.0, consts[sel], base[sel].shape)  # the c each op records
     recorded = _record(rec, ops, xs[record], 0, consts, values)
     slots, out = np.array(xs, dtype=INDEX_DTYPE), np.array(xv, dtype=np.float64)
     slots[one], out[one] = rec.const(1.0), 1.0
