@@ -117,6 +117,17 @@ class ConditionArray:
     def __invert__(self):
         return NotArray(self)
 
+    # == and != elementwise, as NumPy's on bool arrays, lazily (not xor, xor): object's identity
+    # == answered False for two condition arrays at any x, and their hash decided dict lookups.
+    def __eq__(self, other):
+        different = self.__xor__(other)
+        return different if different is NotImplemented else ~different
+
+    def __ne__(self, other):
+        return self.__xor__(other)
+
+    __hash__ = None
+
 
 def _integer_index(index, shape):
     """The index as a tuple of non-negative ints when it picks one element; None otherwise."""
