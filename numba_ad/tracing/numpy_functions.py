@@ -135,6 +135,49 @@ def _like(fill):
     return like
 
 
+def _lerp(a, b, t):
+    """NumPy's linear interpolation for quantiles (numpy/lib/_function_base_impl.py, _lerp): from
+    the nearer end, so that t = 1 gives b exactly."""
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+
+
+def _quantile_of(a, q, axis, out, method, keepdims, weights, what):
+    """np.quantile(a, q) over all elements, method "linear": the sort records the order of the
+    elements as guards (a replay where it differs raises), the interpolation records ops."""
+    if axis is not None or out is not None or method != "linear" or keepdims or weights is not None:
+        raise TypeError(
+            f"np.{what} of traced values supports axis=None, method='linear' and no out=, keepdims= or "
+            "weights=; reshape the input or compute the order statistic with np.sort"
+        )
+    flat = np.sort(np.ravel(a))  # object code on the elements: each comparison a guard
+    n = len(flat)
+    if n == 0:
+        raise ValueError(f"np.{what} of an empty traced array")
+    qs = np.asarray(q, dtype=np.float64)
+    if np.any((qs < 0.0) | (qs > 1.0)) or np.any(np.isnan(qs)):
+        raise ValueError(f"np.{what}: quantiles must be in the range [0, 1] (percentiles in [0, 100])")
+    results = []
+    for level in qs.ravel().tolist():
+        position = level * (n - 1)
+        below = min(int(np.floor(position)), n - 1)
+        above = min(below + 1, n - 1)
+        results.append(_lerp(flat[below], flat[above], position - below))
+    if qs.ndim == 0:
+        return results[0]
+    values = np.empty(len(results), dtype=object)
+    values[:] = results
+    return values.reshape(qs.shape)
+
+
+def _quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *, weights=None):
+    return _quantile_of(a, q, axis, out, method, keepdims, weights, "quantile")
+
+
+def _percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *, weights=None):
+    return _quantile_of(a, np.asarray(q, dtype=np.float64) / 100.0, axis, out, method, keepdims, weights, "percentile")
+
+
 FUNCTIONS.update(
     {
         np.sum: _reduction(_ADD, "add"),
@@ -146,6 +189,8 @@ FUNCTIONS.update(
         np.cumsum: _accumulation(_ADD),
         np.cumprod: _accumulation(_MUL),
         np.mean: _mean,
+        np.quantile: _quantile,
+        np.percentile: _percentile,
         np.dot: _dot,
         np.outer: _outer,
         np.zeros_like: _like(0.0),

@@ -121,3 +121,21 @@ def test_nan_to_num_of_a_scalar_and_bad_arguments():
     assert tape.eval(np.array([0.0, 0.0, 2.0])) == 6.0
     with pytest.raises(TypeError, match="copy=False"):
         ad.trace(lambda x: np.sum(np.nan_to_num(x, copy=False)), X0)
+
+
+@pytest.mark.parametrize("q", [0.0, 12.5, 50.0, 80.0, 100.0, [25.0, 75.0]])
+def test_percentile_and_quantile_guard_the_order(q):
+    x0 = np.array([0.3, 0.1, 0.2, 0.9, -0.4])
+
+    def f(x):
+        return np.sum(np.percentile(x, q)) * x[0] + np.sum(np.quantile(x, np.asarray(q) / 100.0))
+
+    tape = ad.trace(f, x0)
+    assert tape.n_guards > 0
+    same_order = x0 + 0.01 * np.arange(5)
+    assert tape.eval(same_order) == f(same_order)
+    np.testing.assert_array_equal(tape.gradient(same_order), ad.trace(f, same_order).gradient(same_order))
+    with pytest.raises(ad.BranchChangedError):
+        tape.eval(np.array([0.3, 0.1, 0.95, 0.9, -0.4]))  # another order
+    with pytest.raises(TypeError, match="axis=None"):
+        ad.trace(lambda x: np.sum(np.percentile(x.reshape(5, 1), 50, axis=0)), x0)
