@@ -187,31 +187,40 @@ class Function:
     def _run(self, method: str, x: ArrayLike, params: tuple, *args: Any) -> Any:
         p = self._params(params)
         x = _start_point(x, "x")
-        with self._lock:
-            self._counts["calls"] += 1
-        _, result = self._find(x, p, method, args)
+        _, result = self._find(x, p, method, args, counted=True)
         return result
 
-    def _find(self, x, p, method, args):
+    def _find(self, x, p, method, args, counted=False):
         """(tape, result) of `method` on the tape whose branch holds x, tracing if needed."""
         size = (x.shape[0], -1 if p is None else p.shape[0])
-        with self._lock:  # a snapshot: other threads may add or evict tapes meanwhile
-            candidates = [(key, self._tapes[key]) for key in reversed(self._tapes) if key[0] == size]
-        last_failure = None
+        with self._lock:  # the tape used last; other threads may add or evict tapes meanwhile
+            if counted:
+                self._counts["calls"] += 1
+            last = next(reversed(self._tapes.items()), None)
+        tried = None
+        if last is not None and last[0][0] == size:  # the common case: run the request itself
+            result, failed = self._attempt(last[1], method, x, p, args)
+            if failed < 0:
+                return self._hit(last[0], last[1], 0, result)
+            tried = last[1], failed
+        with self._lock:  # a snapshot of the others of this size, most recent first
+            candidates = [(key, tape) for key, tape in reversed(self._tapes.items()) if key[0] == size]
         for rank, (key, tape) in enumerate(candidates):
-            if last_failure is None:  # the tape used last: run the request itself, a hit costs nothing more
+            if tried is not None and tape is tried[0]:
+                continue
+            if tried is None:  # the most recent of this size: run the request itself
                 result, failed = self._attempt(tape, method, x, p, args)
                 if failed < 0:
                     return self._hit(key, tape, rank, result)
-                last_failure = (tape, failed)
+                tried = tape, failed
             elif tape.check(x, p) is None:
                 result, failed = self._attempt(tape, method, x, p, args)
                 return self._hit(key, tape, rank, result)
-        if last_failure is not None:
+        if tried is not None:
             if self.on_branch_change == "raise":
-                last_failure[0]._raise_if_failed(last_failure[1])
+                tried[0]._raise_if_failed(tried[1])
             if self.on_branch_change == "warn":
-                self._warn(*last_failure)
+                self._warn(*tried)
         return self._trace(x, p, size, method, args)
 
     @staticmethod
