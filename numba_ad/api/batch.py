@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from numba_ad._inputs import as_real_array
+from numba_ad._progress import Task
 from numba_ad.ops import user
 from numba_ad.tape import lanes as batch
 
@@ -22,6 +23,10 @@ from numba_ad.tape import lanes as batch
 BLOCK_BYTES = 1 << 18
 MAX_BLOCK = 128
 DEVICES = ("cpu", "cuda")
+# A call over more than LONG_CALL_OPS point-ops (about a second on two cores) runs in SLICES
+# slices, so that its progress can be reported (numba_ad._progress.Task)
+LONG_CALL_OPS = 2 * 10**8
+SLICES = 50
 Device = Literal["cpu", "cuda"]
 
 
@@ -85,7 +90,7 @@ class BatchMethods:
         if gpu:
             gpu.eval_many_into(self._device_arrays(gpu), X, P, out, failed)
         else:
-            batch.eval_many_into(self.arrays, X, P, block, out, failed)
+            self._sliced("eval_many", batch.eval_many_into, X, P, block, failed, out)
         self._raise_if_any_failed(failed)
         return out[:, 0] if self.scalar_output else out
 
@@ -104,7 +109,7 @@ class BatchMethods:
         if gpu:
             gpu.value_and_gradient_many_into(self._device_arrays(gpu), X, P, values, G, failed)
         else:
-            batch.value_and_gradient_many_into(self.arrays, X, P, block, values, G, failed)
+            self._sliced("gradient_many", batch.value_and_gradient_many_into, X, P, block, failed, values, G)
         self._raise_if_any_failed(failed)
         return values, G
 
@@ -135,7 +140,7 @@ class BatchMethods:
         if gpu:
             gpu.jacobian_many_into(self._device_arrays(gpu), X, P, forward, J, failed)
         else:
-            batch.jacobian_many_into(self.arrays, X, P, block, forward, J, failed)
+            self._sliced("jacobian_many", batch.jacobian_many_into, X, P, block, failed, J, forward=forward)
         self._raise_if_any_failed(failed)
         return J[:, 0, :] if self.scalar_output else J
 
@@ -147,7 +152,7 @@ class BatchMethods:
         if gpu:
             gpu.eval_many_into(self._device_arrays(gpu), X, P, out, failed)
         else:
-            batch.eval_many_into(self.arrays, X, P, block, out, failed)
+            self._sliced("check_many", batch.eval_many_into, X, P, block, failed, out)
         return failed
 
     def _gpu_for(self, device):
@@ -171,6 +176,20 @@ class BatchMethods:
         if arrays is None:
             arrays = self._on_device[key] = gpu.to_device(self.arrays)
         return arrays
+
+    def _sliced(self, what, kernel, X, P, block, failed, *outputs, forward=None):
+        """kernel over the rows of X, in SLICES slices when the call is long (so that a Task can
+        say how far it is), else in one call. Rows are independent: slicing changes no bit."""
+        N = X.shape[0]
+        slices = SLICES if N >= SLICES * MAX_BLOCK and N * self.n_ops >= LONG_CALL_OPS else 1
+        bounds = [N * k // slices for k in range(slices + 1)]
+        with Task(f"{what} at {N:,} points", total=N, unit="points") as task:
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                rows = slice(start, stop)
+                P_rows = P if P.shape[0] == 1 else P[rows]
+                extra = () if forward is None else (forward,)
+                kernel(self.arrays, X[rows], P_rows, block, *extra, *(o[rows] for o in outputs), failed[rows])
+                task.update(stop)
 
     def _batch(self, X, params, buffers):
         """(X, P (1 or N, p), block size, failed buffer) for the batched kernels."""

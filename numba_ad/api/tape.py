@@ -21,6 +21,7 @@ from numba import typeof
 from numpy.typing import ArrayLike
 
 from numba_ad._inputs import _vector, as_real_array
+from numba_ad._progress import Task
 from numba_ad.api.batch import BatchMethods
 from numba_ad.api.sparse import COMPRESS_BELOW, SparseMethods
 from numba_ad.errors import BranchChangedError
@@ -139,7 +140,8 @@ class Tape(BatchMethods, SparseMethods):
         Values and derivatives of every order are the same bit for bit; guards keep their
         indices. What was removed is in the new tape's ``optimize_report``.
         """
-        arrays, report, slot_map = optimize_arrays(self.arrays)
+        with Task(f"optimizing a tape of {self.n_ops:,} slots"):
+            arrays, report, slot_map = optimize_arrays(self.arrays)
         guard_info = None
         if self._guard_info is not None:
             guard_info = tuple(

@@ -24,6 +24,7 @@ import threading
 import numba
 import numpy as np
 
+from numba_ad._progress import Task
 from numba_ad.compile.loops import NotCompilable
 from numba_ad.compile.lower import module_source
 from numba_ad.compile.plan import make_plan
@@ -82,11 +83,12 @@ class CompiledTape:
             source = straight_source(arrays, with_gradient)
             self._table = np.empty(0, dtype=np.int64)
         else:
-            plan = self.plan = make_plan(arrays, nest)
-            with_gradient = with_gradient and plan.const_positions.shape[0] == 0 and plan.table.shape[0] == 0
-            source, self._table, with_gradient = module_source(
-                plan, tape.n_inputs, tape.n_params, tape.n_outputs, with_gradient
-            )
+            with Task(f"planning loops for a tape of {tape.n_ops:,} slots"):  # then numba's compile notices
+                plan = self.plan = make_plan(arrays, nest)
+                with_gradient = with_gradient and plan.const_positions.shape[0] == 0 and plan.table.shape[0] == 0
+                source, self._table, with_gradient = module_source(
+                    plan, tape.n_inputs, tape.n_params, tape.n_outputs, with_gradient
+                )
             self._table = np.ascontiguousarray(self._table, dtype=np.int64)
         self._with_gradient = with_gradient
         self._bind(source)

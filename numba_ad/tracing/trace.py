@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from numba_ad._progress import Task
 from numba_ad.tape.arrays import INDEX_DTYPE
 from numba_ad.tracing.array import TracedArray
 from numba_ad.tracing.array_conditions import ConditionArray
@@ -53,14 +54,17 @@ def output_slots(rec, result):
 
 def trace_function(f, x0, p0=None):
     """Run f on traced copies of x0 (and p0); return (TapeArrays, scalar_output, guard_info)."""
+    name = getattr(f, "__name__", type(f).__name__)
     f = traceable(f)  # an @njit kernel runs as its Python source (tracing/njit.py)
     rec = Recording()
-    x0 = np.array(x0, dtype=np.float64)
-    x = TracedArray(rec, rec.input_block(x0), x0)
-    if p0 is None:
-        result = f(x)
-    else:
-        p0 = np.array(p0, dtype=np.float64)
-        result = f(x, TracedArray(rec, rec.input_block(p0, param=True), p0))
-    outputs, scalar = output_slots(rec, result)
-    return rec.arrays(outputs), scalar, tuple(rec.guard_info)
+    # a trace that runs for seconds says how many ops it has recorded (read by the watcher thread)
+    with Task(f"tracing {name}", unit="ops", count=rec.next_slot):
+        x0 = np.array(x0, dtype=np.float64)
+        x = TracedArray(rec, rec.input_block(x0), x0)
+        if p0 is None:
+            result = f(x)
+        else:
+            p0 = np.array(p0, dtype=np.float64)
+            result = f(x, TracedArray(rec, rec.input_block(p0, param=True), p0))
+        outputs, scalar = output_slots(rec, result)
+        return rec.arrays(outputs), scalar, tuple(rec.guard_info)
