@@ -13,22 +13,9 @@ import pytest
 
 import numba_ad as ad
 import numba_ad.dask as nd
+from tests._support.small_functions import branchy, p2, vector_f
 
 distributed = pytest.importorskip("distributed")
-
-
-def p2(x):
-    return np.sum(np.exp(-x) * np.sin(x) ** 2) + np.prod(1.0 + 0.1 * x)
-
-
-def vector_f(x, p):
-    return [x[0] * p[0] + np.sin(x[1]), np.exp(x[0] * x[1]) - p[1] * x[2], x[2] ** 3]
-
-
-def branchy(x):
-    if x[0] > 0.0:
-        return np.sum(x**2) * x[1]
-    return np.sum(np.sin(x))
 
 
 @pytest.fixture(scope="module")

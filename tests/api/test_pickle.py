@@ -18,22 +18,9 @@ import pytest
 import numba_ad as ad
 from numba_ad.compile.compiled import source_dir
 from tests._support import primitives
+from tests._support.small_functions import branchy, p2, vector_f
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def p2(x):
-    return np.sum(np.exp(-x) * np.sin(x) ** 2) + np.prod(1.0 + 0.1 * x)
-
-
-def vector_f(x, p):
-    return [x[0] * p[0] + np.sin(x[1]), np.exp(x[0] * x[1]) - p[1] * x[2], x[2] ** 3]
-
-
-def branchy(x):
-    if x[0] > 0.0:
-        return x[0] * x[1] + np.sum(x**2)
-    return np.sin(x[1]) - x[0]
 
 
 def with_primitive(x):

@@ -37,28 +37,14 @@ BAD = ("unclear", "out_of_bounds", "silent", "crashed")
 INTERESTING = (-1, -2, 0, 1, 2, 3, 7, 255, 10**6, 2**31 - 1, -(2**31))
 
 
-# -- the functions whose tapes are mutated -------------------------------------------------
-def _p2(x):
-    return np.sum(np.exp(-x) * np.sin(x) ** 2) + np.prod(1.0 + 0.1 * x)
-
-
-def _vector(x, p):
-    return [x[0] * p[0] + np.sin(x[1]), np.exp(x[0] * x[1]) - p[1] * x[2], x[2] ** 3]
-
-
-def _branchy(x):
-    if x[0] > 0.0:
-        return x[0] * x[1] + np.sum(x**2)
-    return np.sin(x[1]) - x[0]
-
-
 def _tapes():
     import numba_ad as ad
+    from tests._support.small_functions import branchy, p2, vector_f
 
     return {
-        "p2": (ad.trace(_p2, np.linspace(0.2, 1.0, 4)), None),
-        "vector": (ad.trace(_vector, np.array([0.3, 0.7, 1.1]), params=np.array([2.0, 0.5])), np.array([1.5, -0.5])),
-        "branchy": (ad.trace(_branchy, np.array([0.5, 1.0, 2.0])), None),
+        "p2": (ad.trace(p2, np.linspace(0.2, 1.0, 4)), None),
+        "vector": (ad.trace(vector_f, np.array([0.3, 0.7, 1.1]), params=np.array([2.0, 0.5])), np.array([1.5, -0.5])),
+        "branchy": (ad.trace(branchy, np.array([0.5, 1.0, 2.0])), None),
     }
 
 
