@@ -95,7 +95,7 @@ def _slow_loop(x):
     s = 0.0
     for i in range(len(x)):
         s = s + np.sin(x[i]) * x[i]
-        time.sleep(0.0005)  # a trace that takes a while: the watcher sees it run
+        time.sleep(0.004)  # a trace that takes a while (0.8 s): the watcher, polling every 0.25 s, sees it run
     return s
 
 
