@@ -81,6 +81,7 @@ def test_a_terminal_gets_the_text_and_other_streams_a_log_record(monkeypatch, ca
 def task_notices(monkeypatch, caplog):
     monkeypatch.setattr(_progress, "AFTER", 0.0)
     monkeypatch.setattr(_progress, "_POLL", 0.01)
+    monkeypatch.setattr(_progress, "_watcher", _progress._Watcher())  # its own thread, polling at 0.01 s
     monkeypatch.setattr(_progress, "_LINE_EVERY", 0.0)
     monkeypatch.setattr(_progress, "_enabled", True)
     caplog.set_level(logging.INFO, logger="numba_ad")
