@@ -205,7 +205,7 @@ def _prepare(tape, X, params, chunk_rows):
         X = da.from_array(X, chunks=(chunk_rows, -1))
     if X.ndim != 2 or X.shape[1] != n:
         raise ValueError(f"X must have shape (N, {n}), one point per row; got shape {X.shape}")
-    if X.dtype.kind not in "fiu" or X.dtype.kind == "c":
+    if X.dtype.kind not in "fiu":
         raise TypeError(f"X must hold real numbers; got dtype {X.dtype}")
     X = X.rechunk({1: -1})
     P = None
