@@ -24,7 +24,10 @@ thin layers over numba_ad.tape.drivers, inlined into the calling @njit function 
 inlining: no per-call reference counting of the workspace's arrays) and cached with it
 (``@njit(cache=True)`` in user code loads them from numba's cache in later processes); they
 can also be called from Python. None allocates: ``value_and_gradient_into`` is the driver's
-two sweeps plus a few integer comparisons.
+two sweeps plus a few integer comparisons. Their argument types are checked while numba
+compiles them (tape/expect.py): ``tape`` must be the read-only arrays of a validated tape
+(``tape.arrays``), outputs writable float64 arrays. ``hvp_into`` and ``sparse_hessian_into``
+need a workspace made with ``second_order=True`` (8 x n_slots more floats).
 
 Parameters live in the workspace: ``work.params[:] = p`` (from Python or @njit code) before
 a call. They start as NaN, so a forgotten assignment shows up in the results.
