@@ -28,7 +28,7 @@ from numba_ad.errors import BranchChangedError
 from numba_ad.ops import user
 from numba_ad.ops.table import Op
 from numba_ad.tape import drivers
-from numba_ad.tape.arrays import GuardInfo, TapeArrays, render, validated
+from numba_ad.tape.arrays import GuardInfo, TapeArrays, is_validated, render, validated
 from numba_ad.tape.format import from_contents, load_arrays, save_arrays, to_contents
 from numba_ad.tape.optimize import optimize_arrays
 
@@ -68,8 +68,10 @@ class Tape(BatchMethods, SparseMethods):
     """
 
     def __init__(self, arrays: TapeArrays, scalar_output: bool, guard_info: Iterable[GuardInfo] | None = None) -> None:
-        """Wrap already validated `arrays` (use from_arrays for arrays from elsewhere)."""
-        self.arrays = arrays
+        """Wrap `arrays` (use from_arrays for arrays from elsewhere): validated unless validated()
+        returned them (from_arrays, load), so every Tape's arrays are checked once and
+        read-only after (tape/arrays.py)."""
+        self.arrays = arrays = arrays if is_validated(arrays) else validated(arrays)
         self.scalar_output = bool(scalar_output)
         self._guard_info = tuple(guard_info) if guard_info is not None else None
         # Work buffers are per thread (threading.local): one Tape used from several threads at
@@ -444,18 +446,19 @@ class Tape(BatchMethods, SparseMethods):
         return buffers
 
     # -- buffers for @njit code (numba_ad.nb) -----------------------------------------------
-    def workspace(self) -> Workspace:
+    def workspace(self, lanes: int | None = None, second_order: bool = False) -> Workspace:
         """Preallocated buffers for this tape, passable to @njit code with ``self.arrays``:
-        see :mod:`numba_ad.nb`. Set parameters with ``work.params[:] = p``."""
+        see :mod:`numba_ad.nb` (second_order=True for hvp_into, sparse_hessian_into). Set
+        parameters with ``work.params[:] = p``."""
         from numba_ad.tape import nb
 
-        return nb.workspace(self)
+        return nb.workspace(self, lanes, second_order)
 
-    def workspaces(self, k: int) -> List:
+    def workspaces(self, k: int, lanes: int | None = None, second_order: bool = False) -> List:
         """k independent workspaces in a numba typed List, one per thread of a prange loop."""
         from numba_ad.tape import nb
 
-        return nb.workspaces(self, k)
+        return nb.workspaces(self, k, lanes, second_order)
 
     # -- inputs and buffers -------------------------------------------------------------
     def _entry(self, driver, *args):

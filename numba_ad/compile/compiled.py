@@ -19,6 +19,7 @@ computed from a validated tape, and the Python layer checks the shapes it passes
 
 import functools
 import hashlib
+import inspect
 import threading
 
 import numba
@@ -32,10 +33,11 @@ from numba_ad.compile.source_cache import PREFIX, load_module, source_dir
 from numba_ad.compile.straight import MAX_STRAIGHT_OPS, straight_source
 from numba_ad.errors import OffBranchSignal
 from numba_ad.ops.table import FIRST_MATH
+from numba_ad.tape.arrays import frozen_array
 
 # the file name hashes the source and this: bump it when what generated modules import
 # (ops.source, ops.rules, ops.special: the op rows' helpers) changes, which their source does not show
-CODEGEN_VERSION = "7"
+CODEGEN_VERSION = "8"  # 8: argument checks, read-only T with a fingerprint, expect_array
 _ONE = np.ones(1)
 _COMPILE_LOCK = threading.Lock()
 
@@ -110,6 +112,9 @@ class CompiledTape:
         # called with arrays this class made or normalised (an entry point does not check types).
         self._eval_entry, self._vjp_entry = _entry(module.eval_into), _entry(module.vjp_into)
         self._gradient_kernel = module.gradient_into if self._with_gradient else None
+        self._table = frozen_array(self._table)  # T indexes w: immutable, as a validated tape's arrays
+        for name in ("eval_into", "vjp_into"):
+            _name_bad_arguments(getattr(module, name), f"compiled.{name}")
         self._local = threading.local()  # per thread (w, w_bar): one CompiledTape serves many threads
 
     def _buffers(self):
@@ -177,9 +182,16 @@ class CompiledTape:
                 vector = numba.types.float64[::1]
                 kernel.compile((vector, vector))
                 kernel.disable_compile()  # another dtype is then a TypeError, not a new version
+                _name_bad_arguments(kernel, "compiled.gradient_into")
         return kernel
 
     def _gradient_into(self, x, g, params=None):
+        n = self.n_inputs
+        if not (isinstance(g, np.ndarray) and g.dtype == np.float64 and g.shape == (n,)):
+            got = f"{g.dtype} array of shape {g.shape}" if isinstance(g, np.ndarray) else type(g).__name__
+            raise TypeError(f"compiled.gradient_into: g must be a float64 array of shape ({n},); got {got}")
+        if not g.flags.writeable:
+            raise ValueError("compiled.gradient_into: g is read-only: pass a writable array")
         value, grad = self.value_and_gradient(x, params)
         g[...] = grad
         return value
@@ -270,6 +282,37 @@ class CompiledTape:
                 )
                 raise
         return Y, G
+
+
+def _name_bad_arguments(dispatcher, label):
+    """Make a kernel with fixed signatures say which argument does not fit, instead of numba's
+    "No matching definition for argument type(s) ...". numba's C dispatcher calls this method
+    only after no signature matched, so the call that fits costs nothing more."""
+    if not hasattr(dispatcher, "nopython_signatures"):  # NUMBA_DISABLE_JIT=1: a plain function
+        return
+    names = list(inspect.signature(dispatcher.py_func).parameters)
+
+    def explain(*args, **kws):
+        sigs = dispatcher.nopython_signatures
+        if kws or len(args) != len(names) or not sigs:
+            raise TypeError(f"{label} takes {len(names)} arguments ({', '.join(names)}); got {len(args)}")
+        formal = sigs[0].args
+        for name, arg, want in zip(names, args, formal, strict=True):
+            got = dispatcher.typeof_pyval(arg)
+            if got != want and dispatcher.typingctx.can_convert(got, want) is None:
+                raise TypeError(f"{label}: {name} must be {_describe(want)}; got {got}")
+        raise TypeError(f"{label}: no compiled version takes these arguments")
+
+    dispatcher._explain_matching_error = explain
+
+
+def _describe(t):
+    if isinstance(t, numba.types.Array):
+        return (
+            f"a {'writable ' if t.mutable else ''}{'C-contiguous ' if t.layout == 'C' else ''}"
+            f"{t.dtype} array of {t.ndim} dimension{'s' if t.ndim != 1 else ''}"
+        )
+    return str(t)
 
 
 def _unpickled(tape, straight_line, plan, table, with_gradient, source) -> CompiledTape:

@@ -26,6 +26,7 @@ which keeps numba's SSA pass (about blocks x redefined variables) from growing w
 of the tape. Register windows and carried registers are decided here too; printing only prints.
 """
 
+import hashlib
 import math
 from typing import NamedTuple
 
@@ -33,7 +34,9 @@ import numpy as np
 
 from numba_ad.compile.functions import (
     OPTIONS,
+    TABLE,
     VEC,
+    argument_checks,
     eval_function,
     gradient_function,
     redo_if_nan,
@@ -370,31 +373,48 @@ def module_source(
         if where[name].startswith("T["):
             extra.append(positions.astype(np.int64))
     table = np.concatenate([table] + extra) if extra else table
+    if table.shape[0] and (table.min() < 0 or table.max() >= plan.n_work):
+        raise AssertionError("the planner wrote an index table with positions outside w")  # a bug
     sizes = n_inputs, n_outputs
+    # T ends with the module's fingerprint (argument_checks): a table from another module is refused
+    t_len = table.shape[0] + 1 if table.shape[0] else 0
+
+    def checks(kernel):
+        return argument_checks(kernel, (n_inputs, n_params, n_outputs), plan.n_work, t_len)
+
     copy_out = [Loop("i", n_outputs, [Assign("y[i]", f"w[{where['y']}]")])]
     evaluate = _copy_in(where) + [Assign("ok", "True")] + _forward(plan) + copy_out + [Stmt("return 0 if ok else 1")]
     functions = [
-        eval_function(evaluate),
+        eval_function(checks("eval_into") + evaluate),
         # the exact pass on its own: it rarely runs, and one copy of it (not one per caller)
         # halves the code numba compiles
         Function(
-            f"'void({VEC}, {VEC}, int64[::1], {VEC}, {VEC})', {OPTIONS}",
+            f"'void({VEC}, {VEC}, {TABLE}, {VEC}, {VEC})', {OPTIONS}",
             "vjp_exact(w, wb, T, y_bar, g)",
             _adjoint_pass(plan, where, sizes, True),
         ),
-        vjp_function(_vjp(plan, where, sizes, "return 1") + [Stmt("return 0")]),
+        vjp_function(checks("vjp_into") + _vjp(plan, where, sizes, "return 1") + [Stmt("return 0")]),
         vjp_many_function(
-            [Assign("w", "w0.copy()"), Assign("wb", "np.empty_like(w0)")], _vjp(plan, where, sizes, "status[row] = 1")
+            [Assign("w", "w0.copy()"), Assign("wb", "np.empty_like(w0)")],
+            _vjp(plan, where, sizes, "status[row] = 1"),
+            checks("vjp_many"),
         ),
     ]
     with_gradient = with_gradient and table.shape[0] == 0  # its T is empty
     if with_gradient:
         functions.append(_gradient_function(plan, where, sizes))
     header = [
-        PRELUDE,
+        PRELUDE + "from numba_ad.tape.expect import expect_array\n",
         f"N_INPUTS, N_PARAMS, N_OUTPUTS, N_WORK = {n_inputs}, {n_params}, {n_outputs}, {plan.n_work}",
         f"OUTPUT = {int(plan.output_positions[0])}  # w position of the first output",
     ]
+    if not t_len:
+        return module_text(Module(header, functions)), table, with_gradient
+    # the fingerprint hashes the module's text without it: tapes of one structure share it
+    unsigned = module_text(Module(header + ["FINGERPRINT = 0"], functions))
+    fingerprint = int(hashlib.sha256(unsigned.encode()).hexdigest()[:15], 16)
+    header.append(f"FINGERPRINT = {fingerprint}  # the last entry of T")
+    table = np.concatenate([table.astype(np.int64), np.array([fingerprint], dtype=np.int64)])
     return module_text(Module(header, functions)), table, with_gradient
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from numba_ad.compile.functions import (
     OPTIONS,
+    argument_checks,
     eval_function,
     gradient_function,
     redo_if_nan,
@@ -119,14 +120,18 @@ def straight_source(arrays, with_gradient: bool) -> str:
     evaluate = forward + ([If(changed, [Stmt("return 1")])] if changed else [])
     evaluate += [Assign(f"y[{k}]", names[slot]) for k, slot in enumerate(arrays.outputs.tolist())]
     exact = forward + _reverse(arrays, names, True, [f"y_bar[{k}]" for k in range(n_outputs)])
+    sizes = n_inputs, arrays.params.shape[0], n_outputs
     functions = [
-        eval_function(evaluate + [Stmt("return 0")]),
+        eval_function(argument_checks("eval_into", sizes) + evaluate + [Stmt("return 0")]),
         Function(OPTIONS, "vjp_exact(x, p, y_bar, g)", exact),
-        vjp_function(_vjp(arrays, names, "return 1") + [Stmt("return 0")]),
-        vjp_many_function([], _vjp(arrays, names, "status[row] = 1")),
+        vjp_function(argument_checks("vjp_into", sizes) + _vjp(arrays, names, "return 1") + [Stmt("return 0")]),
+        vjp_many_function([], _vjp(arrays, names, "status[row] = 1"), argument_checks("vjp_many", sizes)),
     ]
     if with_gradient:
         body = _vjp(arrays, names, "raise OffBranchSignal()", gradient=True) + [Stmt("return value")]
         functions.append(gradient_function(n_inputs, body))
-    header = [PRELUDE, f"N_INPUTS, N_PARAMS, N_OUTPUTS = {n_inputs}, {arrays.params.shape[0]}, {n_outputs}"]
+    header = [
+        PRELUDE + "from numba_ad.tape.expect import expect_array\n",
+        f"N_INPUTS, N_PARAMS, N_OUTPUTS = {n_inputs}, {arrays.params.shape[0]}, {n_outputs}",
+    ]
     return module_text(Module(header, functions))

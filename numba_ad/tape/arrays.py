@@ -11,6 +11,7 @@ sweeps and users' own kernels) and the compiled code caches across processes; a 
 would break ``cache=True`` (numba issues 6522, 9659).
 """
 
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -90,8 +91,51 @@ def _as_field(name, value):
     if arr.size and not np.can_cast(arr.dtype, want, casting="same_kind" if want.kind == "f" else "safe"):
         if not (want.kind in "iu" and arr.dtype.kind in "iu" and _fits(arr, want)):
             _fail(f"field {name!r} must hold {want}; got {arr.dtype}")
-    # A private, contiguous copy: later edits of the caller's arrays cannot reach the kernels.
+    # A private copy, made immutable by frozen() once every check has passed.
     return np.array(arr, dtype=want, order="C", copy=True)
+
+
+def frozen_array(arr: np.ndarray) -> np.ndarray:
+    """An immutable copy of `arr`: a view of a bytes object, whose WRITEABLE flag numpy refuses
+    to set again (``arr.flags.writeable = True`` raises), unlike a copy that owns its memory."""
+    out = np.frombuffer(np.ascontiguousarray(arr).tobytes(), dtype=arr.dtype)
+    if not out.flags.aligned:  # bytes data is 16-byte aligned in CPython; a fallback all the same
+        out = np.array(arr, order="C")
+        out.flags.writeable = False
+    return out
+
+
+# The TapeArrays validated() returned, by id of their op array: weak references to their 8
+# arrays, so a TapeArrays counts as validated only with the very arrays that were checked
+# (read-only arrays a user made are not enough: anyone can set writeable = False).
+_VALIDATED: dict[int, tuple] = {}
+
+
+def _forget(ref, key):
+    entry = _VALIDATED.get(key)
+    if entry is not None and entry[0] is ref:
+        del _VALIDATED[key]
+
+
+def is_validated(arrays) -> bool:
+    """True when `arrays` is (field for field) a TapeArrays that validated() returned."""
+    op = getattr(arrays, "op", None)
+    entry = _VALIDATED.get(id(op))
+    return (
+        entry is not None
+        and isinstance(arrays, TapeArrays)
+        and all(ref() is arr for ref, arr in zip(entry, arrays, strict=True))
+    )
+
+
+def _frozen(t):
+    """`t` with every field immutable, registered as validated."""
+    t = TapeArrays(*[frozen_array(arr) for arr in t])
+    key = id(t.op)
+    refs = [weakref.ref(t.op, lambda ref, key=key: _forget(ref, key))]
+    refs += [weakref.ref(arr) for arr in t[1:]]
+    _VALIDATED[key] = tuple(refs)
+    return t
 
 
 def _fits(arr, dtype):
@@ -100,9 +144,17 @@ def _fits(arr, dtype):
 
 
 def validated(arrays: TapeArrays) -> TapeArrays:
-    """Return a private, validated copy of `arrays`; raise ValueError saying what is wrong.
+    """Return a private, validated, immutable copy of `arrays`; raise ValueError saying what is wrong.
 
-    After this check no kernel can read or write outside its arrays, whatever the tape holds.
+    After this check no pass (replay, optimize, compile, batches, second order, sparsity) can
+    read or write outside its arrays, whatever the tape holds: every slot index is checked
+    (operands of math ops point at earlier slots, CONST slots have a = b = 0, INPUT and PARAM
+    slots b = 0 and a their index), and so are inputs, params, outputs and guards.
+
+    The copy's arrays are read-only views of bytes objects, so neither ``tape.arrays.a[0] = 7``
+    nor ``tape.arrays.a.flags.writeable = True`` can change a tape after its check. The
+    read-only type is also what the nb kernels require (numba types read-only arrays apart),
+    so a TapeArrays of fresh, writable arrays cannot reach them without this check.
     """
     if not hasattr(arrays, "_fields") or tuple(arrays._fields) != TapeArrays._fields:
         fields = getattr(arrays, "_fields", None)
@@ -134,6 +186,7 @@ def validated(arrays: TapeArrays) -> TapeArrays:
     if (unary & (t.b != 0)).any():
         i = int(np.argmax(unary & (t.b != 0)))
         _fail(f"slot {i} is a unary op ({Op(t.op[i]).name}) whose b is {t.b[i]}, not 0")
+    _check_structural(t)
     _check_index_ops(t, Op.INPUT, "inputs")
     _check_index_ops(t, Op.PARAM, "params")
     if t.outputs.shape[0] == 0:
@@ -142,7 +195,22 @@ def validated(arrays: TapeArrays) -> TapeArrays:
         _fail(f"outputs must be slots in 0..{n_slots - 1}; got {t.outputs.tolist()}")
     _check_guards(t)
     _check_primitives(t)
-    return t
+    return _frozen(t)
+
+
+def _check_structural(t):
+    """CONST slots read nothing (a = b = 0, as the tracers write them); INPUT and PARAM slots
+    have b = 0 (their a, an index, is checked with the inputs and params fields). Passes that
+    treat every slot alike (optimize's renumbering, the compilers) may then index with a, b."""
+    const = t.op == Op.CONST
+    bad = const & ((t.a != 0) | (t.b != 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        _fail(f"slot {i} is a CONST whose a, b are {t.a[i]}, {t.b[i]}; a constant reads no slot: both must be 0")
+    bad = ((t.op == Op.INPUT) | (t.op == Op.PARAM)) & (t.b != 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        _fail(f"slot {i} is a {Op(t.op[i]).name} slot whose b is {t.b[i]}; it must be 0")
 
 
 def _check_primitives(t):

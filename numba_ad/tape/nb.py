@@ -24,7 +24,10 @@ thin layers over numba_ad.tape.drivers, inlined into the calling @njit function 
 inlining: no per-call reference counting of the workspace's arrays) and cached with it
 (``@njit(cache=True)`` in user code loads them from numba's cache in later processes); they
 can also be called from Python. None allocates: ``value_and_gradient_into`` is the driver's
-two sweeps plus a few integer comparisons.
+two sweeps plus a few integer comparisons. Their argument types are checked while numba
+compiles them (tape/expect.py): ``tape`` must be the read-only arrays of a validated tape
+(``tape.arrays``), outputs writable float64 arrays. ``hvp_into`` and ``sparse_hessian_into``
+need a workspace made with ``second_order=True`` (8 x n_slots more floats).
 
 Parameters live in the workspace: ``work.params[:] = p`` (from Python or @njit code) before
 a call. They start as NaN, so a forgotten assignment shows up in the results.
@@ -63,6 +66,9 @@ relying on the raise, and validate shapes with one serial call first::
 from typing import NamedTuple, Protocol
 
 import numpy as np
+from numba import types
+from numba.core import errors
+from numba.extending import overload
 from numba.typed import List
 
 from numba_ad._config import kernel, kernel_inline
@@ -70,6 +76,7 @@ from numba_ad.ops import user
 from numba_ad.ops.codes import Op
 from numba_ad.tape import drivers, sparse_drivers
 from numba_ad.tape.arrays import TapeArrays
+from numba_ad.tape.expect import expect_array, expect_validated_tape
 from numba_ad.tape.sweeps import adjoint_sweep, tangent_sweep
 
 _FIRST_USER = int(min(Op.USER1, Op.USER2))
@@ -104,7 +111,8 @@ class Workspace(NamedTuple):
     params: np.ndarray  # (n_params,) the tape's parameters: set work.params[:] = p; NaN at first
     vec_n: np.ndarray  # (n,) scratch: v of jvp_into, the result of vjp_into
     vec_m: np.ndarray  # (m,) scratch: the result of jvp_into, w of vjp_into, f(x) of value
-    second: np.ndarray  # (drivers.WORK_ROWS, n_slots) scratch of hvp_into (values, partials, tangents)
+    second: np.ndarray  # (drivers.WORK_ROWS, n_slots) scratch of hvp_into (values, partials, tangents);
+    #                     (drivers.WORK_ROWS, 0) unless made with second_order=True
     weights: np.ndarray  # (m,) hvp_into differentiates sum_i weights[i] F_i: 1.0 for a scalar tape,
     #                      NaN for a vector tape until set (work.weights[:] = w)
     vec_n2: np.ndarray  # (n,) scratch: the result of hvp_into
@@ -125,11 +133,13 @@ def _sizes(tape: TapeArrays | _HasArrays, lanes: int | None) -> tuple[int, int, 
     return n_slots, n, m, arrays.params.shape[0], lanes
 
 
-def workspace(tape: TapeArrays | _HasArrays, lanes: int | None = None) -> Workspace:
+def workspace(tape: TapeArrays | _HasArrays, lanes: int | None = None, second_order: bool = False) -> Workspace:
     """A new :class:`Workspace` for `tape` (a Tape or its TapeArrays).
 
     `lanes`: directions per tangent/adjoint block (default min(n, m, 32), what jacobian_into
     needs for one sweep per block; the lane buffer is n_slots x lanes floats).
+    `second_order`: allocate the scratch of hvp_into and sparse_hessian_into (8 x n_slots
+    floats, twice what the first-order kernels use); without it they raise.
     """
     n_slots, n, m, n_params, L = _sizes(tape, lanes)
     return Workspace(
@@ -141,13 +151,13 @@ def workspace(tape: TapeArrays | _HasArrays, lanes: int | None = None) -> Worksp
         np.full(n_params, np.nan),
         np.empty(n),
         np.empty(m),
-        np.empty((drivers.WORK_ROWS, n_slots)),
+        np.empty((drivers.WORK_ROWS, n_slots if second_order else 0)),
         np.full(m, 1.0 if m == 1 else np.nan),
         np.empty(n),
     )
 
 
-def workspaces(tape: TapeArrays | _HasArrays, k: int, lanes: int | None = None) -> List:
+def workspaces(tape: TapeArrays | _HasArrays, k: int, lanes: int | None = None, second_order: bool = False) -> List:
     """k independent workspaces for `tape` in a numba typed List, one per prange chunk.
 
     Built by a cached @njit function: 8 ms from numba's cache, against 0.6 s in every new
@@ -157,11 +167,11 @@ def workspaces(tape: TapeArrays | _HasArrays, k: int, lanes: int | None = None) 
     if k < 1:
         raise ValueError(f"k must be at least 1; got {k}")
     n_slots, n, m, n_params, L = _sizes(tape, lanes)
-    return _new_workspaces(k, n_slots, n, m, n_params, L)
+    return _new_workspaces(k, n_slots, n, m, n_params, L, n_slots if second_order else 0)
 
 
 @kernel
-def _new_workspaces(k, n_slots, n, m, n_params, L):
+def _new_workspaces(k, n_slots, n, m, n_params, L, n_second):
     works = List()
     for _ in range(k):
         works.append(
@@ -174,12 +184,27 @@ def _new_workspaces(k, n_slots, n, m, n_params, L):
                 np.full(n_params, np.nan),
                 np.empty(n),
                 np.empty(m),
-                np.empty((drivers.WORK_ROWS, n_slots)),
+                np.empty((drivers.WORK_ROWS, n_second)),
                 np.full(m, 1.0 if m == 1 else np.nan),
                 np.empty(n),
             )
         )
     return works
+
+
+def _expect_workspace(work, what):
+    """From @njit code only: fail the compile unless `work` is a Workspace of writable float64 arrays."""
+
+
+@overload(_expect_workspace, prefer_literal=True, inline="always")
+def _expect_workspace_types(work, what):
+    name = what.literal_value if isinstance(what, types.Literal) else "numba_ad.nb"
+    if not isinstance(work, types.BaseNamedTuple) or work.instance_class is not Workspace:
+        raise errors.TypingError(f"{name}: work must be a numba_ad.nb.Workspace (tape.workspace()); got {work}")
+    for field, t in zip(Workspace._fields, work.types, strict=True):
+        if not isinstance(t, types.Array) or t.dtype != types.float64 or not t.mutable:
+            raise errors.TypingError(f"{name}: work.{field} must be a writable float64 array; got {t}")
+    return lambda work, what: None
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,7 +259,7 @@ def _check_work(tape_sizes, work_sizes):
         or vec_n != n
         or vec_m != m
         or s_rows != drivers.WORK_ROWS
-        or s_cols != n_slots
+        or (s_cols != n_slots and s_cols != 0)
         or weights != m
         or vec_n2 != n
     ):
@@ -290,15 +315,25 @@ def _check_jacobian(tape_sizes, work_sizes, J_shape):
 
 
 @kernel
-def _check_hvp(tape_sizes, work_sizes, v_len, out_len):
+def _check_second_order_work(tape_sizes, work_sizes):
     _check_work(tape_sizes, work_sizes)
+    if work_sizes[10] != tape_sizes[0]:
+        raise ValueError(
+            "numba_ad.nb: hvp_into and sparse_hessian_into need second-order scratch: make the workspace "
+            "with tape.workspace(second_order=True)"
+        )
+
+
+@kernel
+def _check_hvp(tape_sizes, work_sizes, v_len, out_len):
+    _check_second_order_work(tape_sizes, work_sizes)
     if v_len != tape_sizes[2] or out_len != tape_sizes[2]:
         raise ValueError("numba_ad.nb.hvp_into: v and out must have length n (tape.n_inputs)")
 
 
 @kernel
 def _check_sparse_hessian(tape_sizes, work_sizes, seed_rows):
-    _check_work(tape_sizes, work_sizes)
+    _check_second_order_work(tape_sizes, work_sizes)
     if seed_rows != tape_sizes[2]:
         raise ValueError("numba_ad.nb.sparse_hessian_into: the plan was made for another tape (seeds are not n x C)")
 
@@ -331,6 +366,9 @@ def check(tape, work, x):
 
     Never raises for a branch change: test it before the ``*_into`` functions, which raise.
     """
+    expect_validated_tape(tape, "numba_ad.nb.check")
+    _expect_workspace(work, "numba_ad.nb.check")
+    expect_array(x, "numba_ad.nb.check: x", "float64", 1, False)
     _check_work(_tape_sizes(tape), _work_sizes(work))
     return drivers.check_into(tape, x, work.params, work.w)
 
@@ -338,6 +376,10 @@ def check(tape, work, x):
 @kernel_inline
 def eval_into(tape, work, x, out):
     """Write f(x) into out (m,) (m = 1 for a scalar tape)."""
+    expect_validated_tape(tape, "numba_ad.nb.eval_into")
+    _expect_workspace(work, "numba_ad.nb.eval_into")
+    expect_array(x, "numba_ad.nb.eval_into: x", "float64", 1, False)
+    expect_array(out, "numba_ad.nb.eval_into: out", "float64", 1, True)
     _check_eval(_tape_sizes(tape), _work_sizes(work), out.shape[0])
     _raise_if_failed(drivers.eval_into(tape, x, work.params, work.w, out))
 
@@ -345,6 +387,9 @@ def eval_into(tape, work, x, out):
 @kernel_inline
 def value(tape, work, x):
     """Return f(x) of a scalar tape (a float: no out array needed, e.g. in a line search)."""
+    expect_validated_tape(tape, "numba_ad.nb.value")
+    _expect_workspace(work, "numba_ad.nb.value")
+    expect_array(x, "numba_ad.nb.value: x", "float64", 1, False)
     _check_value(_tape_sizes(tape), _work_sizes(work))
     _raise_if_failed(drivers.eval_into(tape, x, work.params, work.w, work.vec_m))
     return work.vec_m[0]
@@ -353,6 +398,10 @@ def value(tape, work, x):
 @kernel_inline
 def value_and_gradient_into(tape, work, x, g):
     """Return f(x) of a scalar tape and write its gradient into g (n,)."""
+    expect_validated_tape(tape, "numba_ad.nb.value_and_gradient_into")
+    _expect_workspace(work, "numba_ad.nb.value_and_gradient_into")
+    expect_array(x, "numba_ad.nb.value_and_gradient_into: x", "float64", 1, False)
+    expect_array(g, "numba_ad.nb.value_and_gradient_into: g", "float64", 1, True)
     _check_gradient(_tape_sizes(tape), _work_sizes(work), g.shape[0])
     f, failed = drivers.value_and_gradient_into(tape, x, work.params, work.w, work.d_a, work.d_b, work.w_bar, g)
     _raise_if_failed(failed)
@@ -362,6 +411,11 @@ def value_and_gradient_into(tape, work, x, g):
 @kernel_inline
 def jvp_into(tape, work, x, v, out):
     """Write J(x) v into out (m,), for v (n,)."""
+    expect_validated_tape(tape, "numba_ad.nb.jvp_into")
+    _expect_workspace(work, "numba_ad.nb.jvp_into")
+    expect_array(x, "numba_ad.nb.jvp_into: x", "float64", 1, False)
+    expect_array(v, "numba_ad.nb.jvp_into: v", "float64", 1, False)
+    expect_array(out, "numba_ad.nb.jvp_into: out", "float64", 1, True)
     _check_jvp(_tape_sizes(tape), _work_sizes(work), v.shape[0], out.shape[0])
     n, m = tape.inputs.shape[0], tape.outputs.shape[0]
     # The driver takes (n, K) blocks: copy into the workspace's contiguous vectors, so that
@@ -380,6 +434,11 @@ def jvp_into(tape, work, x, v, out):
 @kernel_inline
 def vjp_into(tape, work, x, w, out):
     """Write J(x)^T w into out (n,), for w (m,)."""
+    expect_validated_tape(tape, "numba_ad.nb.vjp_into")
+    _expect_workspace(work, "numba_ad.nb.vjp_into")
+    expect_array(x, "numba_ad.nb.vjp_into: x", "float64", 1, False)
+    expect_array(w, "numba_ad.nb.vjp_into: w", "float64", 1, False)
+    expect_array(out, "numba_ad.nb.vjp_into: out", "float64", 1, True)
     _check_vjp(_tape_sizes(tape), _work_sizes(work), w.shape[0], out.shape[0])
     n, m = tape.inputs.shape[0], tape.outputs.shape[0]
     W, out_col = work.vec_m, work.vec_n
@@ -397,6 +456,11 @@ def vjp_into(tape, work, x, w, out):
 def hvp_into(tape, work, x, v, out):
     """Write H(x) v into out (n,), for v (n,): H is the Hessian of f (scalar tape) or of
     sum_i work.weights[i] F_i (vector tape: set work.weights[:] = w first). Forward over reverse."""
+    expect_validated_tape(tape, "numba_ad.nb.hvp_into")
+    _expect_workspace(work, "numba_ad.nb.hvp_into")
+    expect_array(x, "numba_ad.nb.hvp_into: x", "float64", 1, False)
+    expect_array(v, "numba_ad.nb.hvp_into: v", "float64", 1, False)
+    expect_array(out, "numba_ad.nb.hvp_into: out", "float64", 1, True)
     _check_hvp(_tape_sizes(tape), _work_sizes(work), v.shape[0], out.shape[0])
     _check_second_partials(tape)
     n = tape.inputs.shape[0]
@@ -426,6 +490,10 @@ def jacobian_into(tape, work, x, J):
     One linearization, then blocks of work.lanes.shape[1] directions seeded with the unit
     vectors directly (drivers.jvp_into would need an n x n identity allocated per call).
     """
+    expect_validated_tape(tape, "numba_ad.nb.jacobian_into")
+    _expect_workspace(work, "numba_ad.nb.jacobian_into")
+    expect_array(x, "numba_ad.nb.jacobian_into: x", "float64", 1, False)
+    expect_array(J, "numba_ad.nb.jacobian_into: J", "float64", 2, True)
     _check_jacobian(_tape_sizes(tape), _work_sizes(work), J.shape)
     _raise_if_failed(drivers.linearize_into(tape, x, work.params, work.w, work.d_a, work.d_b))
     if tape.inputs.shape[0] <= tape.outputs.shape[0]:
@@ -439,6 +507,10 @@ def sparse_jacobian_into(tape, work, plan, x, values):
     """Write the Jacobian's stored entries at x into values (nnz,), in the order of
     ``plan = tape.sparse_jacobian_plan()`` (its rows, cols; CSR by row): plan.n_colors
     tangent or adjoint sweeps on one linearization, work.lanes.shape[1] colours a sweep."""
+    expect_validated_tape(tape, "numba_ad.nb.sparse_jacobian_into")
+    _expect_workspace(work, "numba_ad.nb.sparse_jacobian_into")
+    expect_array(x, "numba_ad.nb.sparse_jacobian_into: x", "float64", 1, False)
+    expect_array(values, "numba_ad.nb.sparse_jacobian_into: values", "float64", 1, True)
     _check_work(_tape_sizes(tape), _work_sizes(work))
     failed = sparse_drivers.sparse_jacobian_into(
         tape,
@@ -459,6 +531,10 @@ def sparse_hessian_into(tape, work, plan, x, values):
     """Write the Hessian's stored entries at x into values (nnz,), in the order of
     ``plan = tape.sparse_hessian_plan()``: one Hessian-vector product per colour (H of
     sum_i work.weights[i] F_i for a vector tape, as hvp_into)."""
+    expect_validated_tape(tape, "numba_ad.nb.sparse_hessian_into")
+    _expect_workspace(work, "numba_ad.nb.sparse_hessian_into")
+    expect_array(x, "numba_ad.nb.sparse_hessian_into: x", "float64", 1, False)
+    expect_array(values, "numba_ad.nb.sparse_hessian_into: values", "float64", 1, True)
     _check_sparse_hessian(_tape_sizes(tape), _work_sizes(work), plan.seeds.shape[0])
     _check_second_partials(tape)
     _sparse_hessian_by_colour(tape, work, plan, x, values)

@@ -192,7 +192,7 @@ def test_missing_orders_raise_instead_of_returning_numbers():
             call()
     with pytest.raises(ValueError, match=r"taylor of degree 3 needs derivatives of order 3, and primitive"):
         ad.trace(f, X0).taylor(X1, np.ones(3), 3)
-    work = tape.workspace()
+    work = tape.workspace(second_order=True)
     with pytest.raises(ValueError, match="registered without second partials"):
         nb.hvp_into(tape.arrays, work, x, np.ones(2), np.empty(2))
 
@@ -244,7 +244,7 @@ def test_from_njit_code_the_primitive_is_its_value_and_nb_differentiates_it():
     assert model(x) == pytest.approx(_w_ref(0.7) * 1.3 + _w_ref(2.1 * 0.7), rel=1e-14)
     tape = ad.trace(model, X0)  # a traced @njit kernel: the primitive records one op
     assert np.count_nonzero(tape.arrays.op == Op.USER1) == 2
-    work = tape.workspace()
+    work = tape.workspace(second_order=True)
 
     @njit
     def descend(tape, work, x, g):

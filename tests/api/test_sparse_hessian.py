@@ -344,7 +344,7 @@ def test_nb_sparse_kernels_from_njit_code_match_the_tape_methods():
 
     n = 6
     tape = ad.trace(f, np.linspace(0.1, 0.6, n))
-    work = tape.workspace()
+    work = tape.workspace(second_order=True)
     work.weights[:] = [1.0, -2.0, 0.5]
     jplan, hplan = tape.sparse_jacobian_plan(), tape.sparse_hessian_plan()
     X = np.random.default_rng(4).uniform(-1, 1, (3, n))

@@ -471,7 +471,7 @@ def _hvp_twice(tape, work, x, v, out1, out2):
 
 def test_hvp_into_matches_the_tape_and_differences_of_the_gradient():
     tape = ad.trace(rosen, np.zeros(5))
-    work = tape.workspace()
+    work = tape.workspace(second_order=True)
     rng = np.random.default_rng(4)
     for x in (X5, X5b):
         v = rng.standard_normal(5)
@@ -486,7 +486,7 @@ def test_hvp_into_matches_the_tape_and_differences_of_the_gradient():
 
 def test_hvp_into_of_a_vector_tape_uses_work_weights():
     tape = ad.trace(vector_f, np.ones(3))
-    work = tape.workspace()
+    work = tape.workspace(second_order=True)
     x, v, w = X5[:3], np.array([0.3, -1.0, 2.0]), np.array([0.7, -1.5])
     out = np.empty(3)
     nb.hvp_into(tape.arrays, work, x, v, out)
