@@ -40,7 +40,7 @@ from numba_ad.api import (
 )
 from numba_ad.compile import CompiledTape, NotCompilable
 from numba_ad.dual import Dual, DualArray
-from numba_ad.errors import BranchChangedError, BranchChangedWarning
+from numba_ad.errors import BranchChangedError, BranchChangedWarning, KernelArgumentError
 from numba_ad.ops import Op
 from numba_ad.tape import TapeArrays
 from numba_ad.tracing import clip, where
@@ -52,6 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BranchChangedError",
     "BranchChangedWarning",
+    "KernelArgumentError",
     "CompiledTape",
     "Dual",
     "DualArray",

@@ -34,6 +34,14 @@ class BranchChangedError(ValueError):
         return type(self), (self.guard, self.comparison, self.location, self.recorded), self.__dict__
 
 
+class KernelArgumentError(TypeError):
+    """An argument of a numba_ad kernel (a ``numba_ad.nb`` function, a compiled tape's module) has
+    a type the kernel does not take: raised while numba compiles the call, so from Python at the
+    call and from @njit code when the caller compiles. It is a TypeError and not numba's
+    TypingError on purpose: numba lets exceptions that are not its own pass through typing
+    unchanged, where it would bury a TypingError under its list of candidate signatures."""
+
+
 class BranchChangedWarning(UserWarning):
     """ad.function(f, on_branch_change="warn") traced f again because x left every cached branch."""
 

@@ -102,9 +102,14 @@ def _hessian_plan(arrays: Any, n: int, output_mask: np.ndarray) -> SparseHessian
 def _check_out(out, nnz):
     if out is None:
         return np.empty(nnz)
-    if not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.shape != (nnz,) or not out.flags.writeable:
+    want = f"out must be a writeable, C-contiguous float64 array of shape ({nnz},) (the pattern's nnz)"
+    if not isinstance(out, np.ndarray) or out.dtype != np.float64 or out.shape != (nnz,):
         got = f"{out.dtype} array of shape {out.shape}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise ValueError(f"out must be a writeable float64 array of shape ({nnz},) (the pattern's nnz); got {got}")
+        raise ValueError(f"{want}; got {got}")
+    # the kernel's entry point is found once per tape for a contiguous array (Tape._entry), and
+    # would write a strided one as if it were contiguous
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{want}; got a {'strided' if out.flags.writeable else 'read-only'} one")
     return out
 
 

@@ -3,7 +3,7 @@
 ``expect_array(arr, what, dtype, ndim, writable)`` and ``expect_validated_tape(tape, what)``
 are called from @njit code (the nb kernels, the generated modules of compiled tapes) with
 literal arguments; numba resolves them while typing the caller and compiles them to nothing,
-or fails the compile with a TypingError that names the argument. A kernel compiled for int64
+or fails the compile with a KernelArgumentError (a TypeError) that names the argument. A kernel compiled for int64
 ``g`` would write truncated gradients, one for a 0-d ``x`` fail with an unclear typing error,
 one for a read-only ``out`` would not compile at all: each is refused here instead.
 
@@ -18,6 +18,7 @@ from numba import types
 from numba.core import errors
 from numba.extending import overload
 
+from numba_ad.errors import KernelArgumentError
 from numba_ad.tape.arrays import _DTYPES, TapeArrays
 
 
@@ -43,9 +44,9 @@ def _expect_array(arr, what, dtype, ndim, writable):
     nd, must_write = _literal(ndim, "ndim"), _literal(writable, "writable")
     want = f"a {'writable ' if must_write else ''}{dtype_name} array of {nd} dimension{'s' if nd != 1 else ''}"
     if not isinstance(arr, types.Array) or str(arr.dtype) != dtype_name or arr.ndim != nd:
-        raise errors.TypingError(f"{name} must be {want}; got {arr}")
+        raise KernelArgumentError(f"{name} must be {want}; got {arr}")
     if must_write and not arr.mutable:
-        raise errors.TypingError(f"{name} must be {want}; got a read-only array: pass a writable copy")
+        raise KernelArgumentError(f"{name} must be {want}; got a read-only array: pass a writable copy")
     return lambda arr, what, dtype, ndim, writable: None
 
 
@@ -53,13 +54,13 @@ def _expect_array(arr, what, dtype, ndim, writable):
 def _expect_validated_tape(tape, what):
     name = what.literal_value if isinstance(what, types.Literal) else "numba_ad"
     if not isinstance(tape, types.BaseNamedTuple) or tape.instance_class is not TapeArrays:
-        raise errors.TypingError(f"{name}: tape must be a numba_ad TapeArrays (tape.arrays); got {tape}")
+        raise KernelArgumentError(f"{name}: tape must be a numba_ad TapeArrays (tape.arrays); got {tape}")
     for field, t in zip(TapeArrays._fields, tape.types, strict=True):
         dtype = np.dtype(_DTYPES[field]).name
         if not isinstance(t, types.Array) or t.ndim != 1 or str(t.dtype) != dtype:
-            raise errors.TypingError(f"{name}: tape.{field} must be a 1-D {dtype} array; got {t}")
+            raise KernelArgumentError(f"{name}: tape.{field} must be a 1-D {dtype} array; got {t}")
         if t.mutable:
-            raise errors.TypingError(
+            raise KernelArgumentError(
                 f"{name}: tape.{field} is writable, so it did not come from validation: pass the arrays "
                 "of a numba_ad.Tape (tape.arrays of a traced tape, or numba_ad.Tape.from_arrays(arrays).arrays)"
             )

@@ -63,15 +63,16 @@ relying on the raise, and validate shapes with one serial call first::
                     F[i] = nb.value_and_gradient_into(tape, work, X[i], G[i])
 """
 
+import inspect
 from typing import NamedTuple, Protocol
 
 import numpy as np
 from numba import types
-from numba.core import errors
 from numba.extending import overload
 from numba.typed import List
 
 from numba_ad._config import kernel, kernel_inline
+from numba_ad.errors import KernelArgumentError
 from numba_ad.ops import user
 from numba_ad.ops.codes import Op
 from numba_ad.tape import drivers, sparse_drivers
@@ -200,10 +201,10 @@ def _expect_workspace(work, what):
 def _expect_workspace_types(work, what):
     name = what.literal_value if isinstance(what, types.Literal) else "numba_ad.nb"
     if not isinstance(work, types.BaseNamedTuple) or work.instance_class is not Workspace:
-        raise errors.TypingError(f"{name}: work must be a numba_ad.nb.Workspace (tape.workspace()); got {work}")
+        raise KernelArgumentError(f"{name}: work must be a numba_ad.nb.Workspace (tape.workspace()); got {work}")
     for field, t in zip(Workspace._fields, work.types, strict=True):
         if not isinstance(t, types.Array) or t.dtype != types.float64 or not t.mutable:
-            raise errors.TypingError(f"{name}: work.{field} must be a writable float64 array; got {t}")
+            raise KernelArgumentError(f"{name}: work.{field} must be a writable float64 array; got {t}")
     return lambda work, what: None
 
 
@@ -597,6 +598,29 @@ def _reverse_jacobian(tape, d_a, d_b, lanes, J):
             for j in range(inputs.shape[0]):
                 J[i0 + k, j] = lanes[inputs[j], k]
 
+
+def _refuse_object_arrays(dispatcher, label):
+    """Name the argument when Python passes an array of Python objects: numba types it as
+    array(pyobject), which no check above can see (typing stops at the argument, with numba's
+    "non-precise type"). numba's C dispatcher calls _compile_for_args only when no compiled
+    version fits the arguments, so a call that fits costs nothing more."""
+    compile_for_args = getattr(dispatcher, "_compile_for_args", None)
+    if compile_for_args is None:  # NUMBA_DISABLE_JIT=1: a plain function
+        return
+    names = list(inspect.signature(dispatcher.py_func).parameters)
+
+    def checked(*args, **kws):
+        for name, arg in zip(names, args):
+            if isinstance(arg, np.ndarray) and arg.dtype.hasobject:
+                raise KernelArgumentError(f"{label}: {name} must be a float64 array; got an array of dtype {arg.dtype}")
+        return compile_for_args(*args, **kws)
+
+    dispatcher._compile_for_args = checked
+
+
+_KERNELS = (check, eval_into, hvp_into, jacobian_into, jvp_into, sparse_hessian_into, sparse_jacobian_into, value)
+for _kernel in _KERNELS + (value_and_gradient_into, vjp_into):
+    _refuse_object_arrays(_kernel, f"numba_ad.nb.{_kernel.__name__}")
 
 __all__ = [
     "BRANCH_CHANGED",

@@ -121,8 +121,18 @@ def test_values_into_a_buffer_and_bad_arguments():
     out = np.empty(tape.jacobian_sparsity().nnz)
     assert tape.sparse_jacobian_values(x, out=out) is out
     np.testing.assert_array_equal(out, tape.sparse_jacobian(x).data)
-    with pytest.raises(ValueError, match=r"out must be a writeable float64 array of shape \(26,\).*got float32"):
+    want = r"out must be a writeable, C-contiguous float64 array of shape \(26,\) \(the pattern.s nnz\)"
+    with pytest.raises(ValueError, match=want + ".*got float32"):
         tape.sparse_jacobian_values(x, out=np.empty(26, dtype=np.float32))
+    # a strided buffer was once written as if contiguous (the entry point was found for one)
+    strided = np.zeros(52)
+    with pytest.raises(ValueError, match=want + "; got a strided one"):
+        tape.sparse_jacobian_values(x, out=strided[::2])
+    np.testing.assert_array_equal(strided, 0.0)
+    readonly = np.zeros(26)
+    readonly.flags.writeable = False
+    with pytest.raises(ValueError, match=want + "; got a read-only one"):
+        tape.sparse_jacobian_values(x, out=readonly)
     with pytest.raises(ValueError, match=r"mode must be 'auto', 'forward' or 'reverse'; got 'sideways'"):
         tape.sparse_jacobian(x, mode="sideways")
     with pytest.raises(ValueError, match=r"x must have shape \(10,\)"):

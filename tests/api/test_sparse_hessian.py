@@ -241,7 +241,7 @@ def test_branch_changes_and_bad_buffers_raise():
     with pytest.raises(ad.BranchChangedError):
         tape.sparse_hessian(np.array([-1.0, 2.0]))
     nnz = tape.hessian_sparsity().nnz
-    with pytest.raises(ValueError, match=rf"out must be a writeable float64 array of shape \({nnz},\)"):
+    with pytest.raises(ValueError, match=rf"out must be a writeable, C-contiguous float64 array of shape \({nnz},\)"):
         tape.sparse_hessian_values(np.ones(2), out=np.empty(nnz + 1))
 
 

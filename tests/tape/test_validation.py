@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from numba import njit
-from numba.core.errors import TypingError
 
 import numba_ad as ad
 from numba_ad import nb
+from numba_ad.errors import KernelArgumentError
 from numba_ad.ops.table import Op
 from numba_ad.tape.arrays import is_validated
 from tests._support.mutations import mutations, operands_in_range, real_tapes, run_mutation
@@ -257,7 +257,7 @@ def test_compiled_vjp_many_checks_shapes_and_dtypes(compiled):
         compiled.vjp_many(*{**args, "G": np.empty((2, 5))}.values(), status)
     with pytest.raises(ValueError, match=r"vjp_many: P must have shape"):
         compiled.vjp_many(*{**args, "P": np.empty((2, 0))}.values(), status)
-    with pytest.raises(TypingError, match="vjp_many: G must be a writable float64 array"):
+    with pytest.raises(KernelArgumentError, match="vjp_many: G must be a writable float64 array"):
         compiled.vjp_many(*{**args, "G": np.empty((3, 5), dtype=np.int64)}.values(), status)
 
 
@@ -269,7 +269,7 @@ def test_nb_refuses_a_tape_that_was_not_validated(tape):
     of writable arrays never went through validation: refused while numba compiles."""
     fields = {name: np.array(arr) for name, arr in tape.arrays._asdict().items()}
     fields["a"][-1] = 10**7
-    with pytest.raises(TypingError, match="tape.op is writable, so it did not come from validation"):
+    with pytest.raises(KernelArgumentError, match="tape.op is writable, so it did not come from validation"):
         nb.value_and_gradient_into(ad.TapeArrays(**fields), tape.workspace(), X5, np.empty(5))
 
 
@@ -282,15 +282,35 @@ def test_nb_refuses_a_tape_that_was_not_validated(tape):
     ],
 )
 def test_nb_outputs_must_be_writable_float64(tape, g, pattern):
-    with pytest.raises(TypingError, match=pattern):
+    with pytest.raises(KernelArgumentError, match=pattern):
         nb.value_and_gradient_into(tape.arrays, tape.workspace(), X5, g)
 
 
 def test_nb_0d_x_gets_a_clear_error(tape):
     with pytest.raises(
-        TypingError, match="eval_into: x must be a float64 array of 1 dimension; got array\\(float64, 0d"
+        KernelArgumentError, match="eval_into: x must be a float64 array of 1 dimension; got array\\(float64, 0d"
     ):
         nb.eval_into(tape.arrays, tape.workspace(), np.array(1.0), np.empty(1))
+
+
+def test_nb_argument_errors_are_type_errors_from_python_and_from_njit_code(tape):
+    """A TypeError numba passes through unchanged, not its TypingError listing candidates;
+    the dispatcher still compiles the right call after refusing a wrong one."""
+    work, x = tape.workspace(), X5.copy()
+    with pytest.raises(
+        TypeError, match="^numba_ad.nb.eval_into: x must be a float64 array; got an array of dtype object$"
+    ):
+        nb.eval_into(tape.arrays, work, np.array([object()] * 5), np.empty(1))
+
+    @njit
+    def user(arrays, work, v):
+        out = np.empty(1)
+        nb.eval_into(arrays, work, v, out)
+        return out[0]
+
+    with pytest.raises(TypeError, match="^numba_ad.nb.eval_into: x must be a float64 array of 1 dimension; got array"):
+        user(tape.arrays, work, np.ones(5, dtype=np.int64))
+    assert user(tape.arrays, work, x) == tape.eval(x)
 
 
 def test_workspaces_allocate_second_order_scratch_on_demand(tape):
