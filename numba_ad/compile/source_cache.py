@@ -7,7 +7,8 @@ The folder (``source_dir()``) is ``$NUMBA_AD_COMPILE_DIR``, else ``$NUMBA_CACHE_
 
 Trust. A generated module is Python that this process imports, so the folder must be the user's
 own: created owner-only (0o700); a folder owned by another user, or writable by group or others,
-is refused (someone else could put code there). An explicit ``NUMBA_AD_COMPILE_DIR`` that fails
+is refused (someone else could put code there), as is one inside a folder another user owns or
+anyone may write to without the sticky bit (they could replace it). An explicit ``NUMBA_AD_COMPILE_DIR`` that fails
 raises ``PermissionError`` naming it; a derived folder that fails, or cannot be created, gives
 one warning and a private folder for this process (``tempfile.mkdtemp``), never a fixed path in
 the shared temporary folder. ``NUMBA_AD_CACHE=0`` uses such a private folder too, removed at exit
@@ -80,7 +81,30 @@ def _owned_dir(path: Path, what: str) -> Path:
             f"{what} {path} is writable by others (mode {stat.S_IMODE(info.st_mode):o}): numba_ad imports "
             f"generated code from it and does not trust it; chmod go-w {path}, or set NUMBA_AD_COMPILE_DIR"
         )
+    _check_ancestors(path, what)
     return path
+
+
+def _check_ancestors(path: Path, what: str) -> None:
+    """PermissionError when a folder above `path` lets another user replace it: one owned by
+    someone other than this user or root, or writable by others without the sticky bit (whoever
+    can write to a parent can rename the folder away and put their own in its place; /tmp's
+    sticky bit forbids renaming another user's entries)."""
+    if not hasattr(os, "getuid"):
+        return
+    for parent in path.resolve().parents:
+        info = parent.stat()
+        if info.st_uid not in (0, os.getuid()):
+            raise PermissionError(
+                f"{what} {path} lies in {parent}, which belongs to user id {info.st_uid}: they could replace "
+                "the folder, and numba_ad imports generated code from it; set NUMBA_AD_COMPILE_DIR to a folder of yours"
+            )
+        if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+            raise PermissionError(
+                f"{what} {path} lies in {parent}, which anyone may write to (mode {stat.S_IMODE(info.st_mode):o}, "
+                "no sticky bit): another user could replace the folder, and numba_ad imports generated code from "
+                "it; set NUMBA_AD_COMPILE_DIR to a folder of yours"
+            )
 
 
 def _private_dir(reason: str) -> Path:

@@ -100,6 +100,31 @@ def test_a_folder_writable_by_others_is_refused(tmp_path, monkeypatch):
     assert not list(shared.iterdir())  # nothing was written, nothing imported
 
 
+def test_a_folder_inside_one_anyone_may_write_to_is_refused(tmp_path, monkeypatch):
+    """Whoever can write to a parent can rename the folder away and put theirs in its place."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    mine = shared / "mine"
+    mine.mkdir(mode=0o700)
+    monkeypatch.setenv("NUMBA_AD_COMPILE_DIR", str(mine))
+    with pytest.raises(PermissionError, match="lies in .*shared, which anyone may write to .*no sticky bit"):
+        source_dir()
+    shared.chmod(0o1777)  # as /tmp: the sticky bit forbids renaming another user's entries
+    assert Path(source_dir()) == mine
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_folder_inside_another_users_folder_is_refused(tmp_path, monkeypatch):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    (theirs / "mine").mkdir(mode=0o700)
+    os.chown(theirs, 12345, 12345)
+    monkeypatch.setenv("NUMBA_AD_COMPILE_DIR", str(theirs / "mine"))
+    with pytest.raises(PermissionError, match="lies in .*theirs, which belongs to user id 12345"):
+        source_dir()
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
 def test_a_folder_of_another_user_is_refused(tmp_path, monkeypatch):
     theirs = tmp_path / "theirs"
