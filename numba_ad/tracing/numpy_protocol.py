@@ -72,7 +72,10 @@ UFUNCS.update(
         np.floor_divide: _floor_divide,
         np.remainder: _remainder,
         np.deg2rad: lambda x: x * _DEG,
+        np.radians: lambda x: x * _DEG,
         np.rad2deg: lambda x: x / _DEG,
+        np.degrees: lambda x: x / _DEG,
+        np.conjugate: lambda x: x,  # traced values are real
         np.less: _cmp("<"),
         np.less_equal: _cmp("<="),
         np.greater: _cmp(">"),
@@ -141,6 +144,11 @@ _BULK = {
 _BULK_BY_NAME = {name: bulk_handler(None, handler) for name, handler in _BY_NAME.items()}
 
 
+# Ufuncs recorded as selects (np.fmax, np.heaviside): tracing.selects fills it, on scalars and
+# arrays alike, since a select of arrays is recorded in bulk by where.
+SELECT_UFUNCS = {}
+
+
 def _handler(ufunc):
     handler = UFUNCS.get(ufunc)
     if handler is None and type(ufunc) is np.ufunc and ufunc.__name__ in _BY_NAME:
@@ -148,7 +156,7 @@ def _handler(ufunc):
     if handler is None:
         raise TypeError(
             f"np.{ufunc.__name__} is not supported on traced values; supported ufuncs: "
-            + ", ".join(sorted(u.__name__ for u in UFUNCS))
+            + ", ".join(sorted(u.__name__ for u in (*UFUNCS, *SELECT_UFUNCS)))
             + ", "
             + _SCIPY_NAMES
         )
@@ -183,6 +191,8 @@ def apply_ufunc(ufunc, method, inputs, kwargs):
             if method == "__call__" and not kwargs
             else fallback(getattr(ufunc, method), inputs, kwargs)
         )
+    if method == "__call__" and ufunc in SELECT_UFUNCS and not kwargs:
+        return SELECT_UFUNCS[ufunc](*inputs)
     if method == "__call__" and all(_scalar_like(v) for v in inputs):
         return apply_scalar(ufunc, inputs)
     if ufunc.nout != 1:

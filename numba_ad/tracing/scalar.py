@@ -392,14 +392,31 @@ def _operators(op):
     def forward(self, other):
         if type(other) is Traced or _number(other) is not None:
             return _binary(op, self, other)
-        return NotImplemented
+        return _with_sequence(op, self, other, False)
 
     def reflected(self, other):
         if _number(other) is not None:
             return _binary(op, other, self)
-        return NotImplemented
+        return _with_sequence(op, self, other, True)
 
     return forward, reflected
+
+
+# not MUL: np.float64(2.0) * [1.0, 2.0] is Python's sequence repetition, a TypeError, and so
+# is it for a traced value
+_UFUNC_OF = {_ADD: np.add, _SUB: np.subtract, _DIV: np.true_divide}
+
+
+def _with_sequence(op, traced, other, reflected):
+    """x[0] - [1.0, 2.0] as NumPy computes it for an np.float64: the list (or tuple) as an
+    array, elementwise; without this, neither side knows the other and Python raises."""
+    if op not in _UFUNC_OF or not isinstance(other, (list, tuple)):
+        return NotImplemented
+    array = np.asarray(other)
+    if array.dtype.kind not in "biufO":
+        return NotImplemented
+    ufunc = _UFUNC_OF[op]
+    return ufunc(array, traced) if reflected else ufunc(traced, array)
 
 
 class Traced:

@@ -21,7 +21,7 @@ from numba_ad.ops.table import Op
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result, wrap
 from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
-from numba_ad.tracing.numpy_protocol import FUNCTIONS, ONE_OP_FUNCTIONS
+from numba_ad.tracing.numpy_protocol import FUNCTIONS, ONE_OP_FUNCTIONS, SELECT_UFUNCS
 from numba_ad.tracing.scalar import Condition, Traced, select
 
 if TYPE_CHECKING:
@@ -211,6 +211,25 @@ def nan_to_num(
     r = where(np.equal(r, np.inf), posinf, r)
     return where(np.equal(r, -np.inf), neginf, r)
 
+
+def fmax(x: Operand, y: Operand) -> Result:
+    """np.fmax: np.maximum where neither is NaN, else the one that is not (NaN when both are),
+    the NaN tests recorded as masks; derivatives as np.maximum's where neither is NaN."""
+    return where(np.not_equal(y, y), x, where(np.not_equal(x, x), y, np.maximum(x, y)))
+
+
+def fmin(x: Operand, y: Operand) -> Result:
+    """np.fmin: np.minimum ignoring a NaN operand, as fmax."""
+    return where(np.not_equal(y, y), x, where(np.not_equal(x, x), y, np.minimum(x, y)))
+
+
+def heaviside(x: Operand, h0: Operand) -> Result:
+    """np.heaviside: 0 below zero, 1 above, h0 at zero, NaN at NaN; d/dx = 0, d/dh0 = 1 at zero."""
+    step = where(np.less(x, 0.0), 0.0, where(np.greater(x, 0.0), 1.0, h0))
+    return where(np.not_equal(x, x), x, step)
+
+
+SELECT_UFUNCS.update({np.fmax: fmax, np.fmin: fmin, np.heaviside: heaviside})
 
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
 # functions that are one op (np.sinc) record it, the rest run NumPy's own code as before (no

@@ -37,7 +37,10 @@ _COMPOSITE = {
     np.floor_divide: _floor_divide,
     np.remainder: _remainder,
     np.deg2rad: lambda rec, x: ao.binary(rec, int(Op.MUL), x, ao.constant(_DEG)),
+    np.radians: lambda rec, x: ao.binary(rec, int(Op.MUL), x, ao.constant(_DEG)),
     np.rad2deg: lambda rec, x: ao.binary(rec, int(Op.DIV), x, ao.constant(_DEG)),
+    np.degrees: lambda rec, x: ao.binary(rec, int(Op.DIV), x, ao.constant(_DEG)),
+    np.conjugate: lambda rec, x: ao.copy(x),
 }
 
 

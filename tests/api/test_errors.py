@@ -65,7 +65,7 @@ def test_integer_points_are_accepted_as_floats(tape):
         (lambda x: int(x[0]) * x[1], r"int\(\)"),
         (lambda x: x[x[0]], "index"),
         (lambda x: np.array([x[0]], dtype=float)[0], "float"),
-        (lambda x: np.fmax(x[0], x[1]), "fmax"),
+        (lambda x: np.fmod(x[0], x[1]), "fmod"),
         (lambda x: "text", "real numbers"),
         (lambda x: x[0] > 1.0, "comparison"),
         (lambda x: [], "empty"),

@@ -487,7 +487,7 @@ def test_zero_d_and_vector_returns():
         (lambda x: x[:3] + x[:4], ValueError, r"\(3,\).*\(4,\)"),
         (lambda x: x.reshape(3, 4) * DATA[:3], ValueError, r"\(3, 4\).*\(3,\)"),
         (lambda x: np.isnan(x), TypeError, "isnan"),
-        (lambda x: np.fmax(x, 0.0), TypeError, "fmax"),
+        (lambda x: np.fmod(x, 0.5), TypeError, "fmod"),
         (lambda x: np.sum(x > 0.0) if bool(x > 0.0) else 0.0, ValueError, "ambiguous"),
         (lambda x: x > 1.0, TypeError, "comparison"),
         (lambda x: x + "s", TypeError, "str"),

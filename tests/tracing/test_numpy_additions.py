@@ -1,0 +1,121 @@
+"""NumPy spellings users reach for that tracing did not know (issue 18's corpus table):
+np.degrees / np.radians, np.conjugate of real values, np.fmax / np.fmin / np.heaviside as
+selects (NaN tests recorded as masks, so one tape serves NaN and finite points), and
+arithmetic between a traced scalar and a list. Each is recorded at one point and replayed at
+others, in scalar style (x[0]) and array style, against NumPy's value and a reference
+derivative (central differences away from kinks, the analytic one at NaN)."""
+
+import numpy as np
+import pytest
+
+import numba_ad as ad
+
+X0 = np.array([0.3, -0.7, 1.2, 0.1])
+POINTS = [np.array([-0.4, 0.9, 2.2, -1.3]), np.array([1.7, -0.2, -0.5, 0.6])]
+
+
+def _fd_gradient(f, x, h=1e-6):
+    g = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def _scalar_style(elementwise):
+    """The same function written one traced scalar at a time."""
+    return lambda x: sum(elementwise(x[i], 0.3 * x[(i + 1) % x.size]) * (i + 1.0) for i in range(x.size))
+
+
+def _array_style(elementwise):
+    return lambda x: np.sum(elementwise(x, 0.3 * np.roll(x, -1)) * np.arange(1.0, x.size + 1))
+
+
+SMOOTH = {
+    "degrees": lambda x, y: np.degrees(x) * y,
+    "radians": lambda x, y: np.radians(x) + y * y,
+    "conjugate": lambda x, y: np.conjugate(x) * np.conj(y),
+    "fmax": lambda x, y: np.fmax(x, y) ** 2,
+    "fmin": lambda x, y: np.fmin(x, y) * 3.0 - y,
+    "heaviside": lambda x, y: np.heaviside(x, 0.5) * y + x,
+}
+
+
+@pytest.mark.parametrize("style", [_scalar_style, _array_style], ids=["scalar", "array"])
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+def test_recorded_once_replayed_at_other_points(name, style):
+    f = style(SMOOTH[name])
+    tape = ad.trace(f, X0)
+    for x in [X0, *POINTS]:
+        for _ in range(2):  # twice on the same buffers
+            np.testing.assert_allclose(tape.eval(x), f(x), rtol=1e-14)
+            np.testing.assert_allclose(tape.gradient(x), _fd_gradient(f, x), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("ufunc", [np.fmax, np.fmin])
+def test_fmax_fmin_ignore_nan_on_a_tape_recorded_without_any(ufunc):
+    """The NaN tests are masks, not guards: a finite recording serves NaN points, NaN where
+    NumPy gives NaN, and the derivative goes to the operand that is not NaN."""
+    f = lambda v: ufunc(v[0], v[1]) * 2.0  # noqa: E731
+    tape = ad.trace(f, np.array([0.5, 0.25]))
+    cases = [
+        (np.array([np.nan, 0.25]), [0.0, 2.0]),
+        (np.array([0.5, np.nan]), [2.0, 0.0]),
+        (np.array([-1.0, 3.0]), [0.0, 2.0] if ufunc is np.fmax else [2.0, 0.0]),
+    ]
+    for x, gradient in cases:
+        assert tape.eval(x) == f(x)
+        np.testing.assert_array_equal(tape.gradient(x), gradient)
+    both = np.array([np.nan, np.nan])
+    assert np.isnan(tape.eval(both)) and np.isnan(f(both))
+    array_tape = ad.trace(lambda v: np.sum(ufunc(v[:2], v[2:])), np.array([0.5, 0.25, 0.1, 0.9]))
+    x = np.array([np.nan, 0.25, 0.1, np.nan])
+    assert array_tape.eval(x) == np.sum(ufunc(x[:2], x[2:]))
+    np.testing.assert_array_equal(array_tape.gradient(x), [0.0, 1.0, 1.0, 0.0])
+
+
+def test_heaviside_at_zero_and_nan():
+    f = lambda v: np.heaviside(v[0], v[1]) * 4.0  # noqa: E731
+    tape = ad.trace(f, np.array([1.0, 0.5]))
+    for x, gradient in [
+        (np.array([0.0, 0.25]), [0.0, 4.0]),
+        (np.array([-2.0, 0.25]), [0.0, 0.0]),
+        (np.array([3.0, 0.25]), [0.0, 0.0]),
+    ]:
+        assert tape.eval(x) == f(x)
+        np.testing.assert_array_equal(tape.gradient(x), gradient)
+    assert np.isnan(tape.eval(np.array([np.nan, 0.5])))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: np.sum((x[0] - [1.0, 2.0]) ** 2),
+        lambda x: np.sum(([1.0, 2.0] - x[1]) * x[0]),
+        lambda x: np.sum(x[0] / (3.0, 4.0) + x[1] / [2.0, 5.0]),
+        lambda x: np.sum([2.0, 1.0] + x[0] * x[1]),
+        lambda x: np.sum(x[0] - [x[1], 2.0]),
+    ],
+    ids=["minus", "reflected minus", "tuple", "plus", "list of traced"],
+)
+def test_traced_scalar_with_a_list_is_elementwise_as_for_a_float(f):
+    tape = ad.trace(f, X0[:2])
+    for x in [X0[:2], POINTS[0][:2]]:
+        np.testing.assert_allclose(tape.eval(x), f(x), rtol=1e-14)
+        np.testing.assert_allclose(tape.gradient(x), _fd_gradient(f, x), rtol=1e-7, atol=1e-8)
+
+
+def test_what_numpy_refuses_for_a_float_is_refused():
+    with pytest.raises(TypeError):
+        ad.trace(lambda x: x[0] - ["a", "b"], X0)
+    for f in (lambda x: x[0] * [1.0, 2.0], lambda x: [1.0, 2.0] * x[0]):  # sequence repetition
+        with pytest.raises(TypeError, match="can't multiply sequence"):
+            f(np.float64(0.5) + X0)
+        with pytest.raises(TypeError, match="can't multiply sequence|as an index of a traced value"):
+            ad.trace(f, X0)
+
+
+def test_unsupported_ufuncs_are_named_with_the_new_ones_listed():
+    with pytest.raises(TypeError, match=r"np.fmod is not supported on traced values; supported ufuncs: .*fmax"):
+        ad.trace(lambda x: np.sum(np.fmod(x, 0.5)), X0)
