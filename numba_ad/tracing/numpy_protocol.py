@@ -27,6 +27,7 @@ from numba_ad.ops.table import DEFS
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array import TracedArray, _objects, as_operand, fallback, recording_of, result, wrap
 from numba_ad.tracing.array_conditions import CompareArray, ConditionArray
+from numba_ad.tracing.object_code import OBJECT_CODE, refuse
 from numba_ad.tracing.scalar import (
     Comparison,
     Condition,
@@ -285,6 +286,8 @@ def array_function(func, args, kwargs):
         out = implementation(*args, **kwargs)
         if out is not NotImplemented:
             return out
+    elif func not in OBJECT_CODE:
+        raise refuse(func)
     return fallback(func, args, kwargs)
 
 

@@ -22,6 +22,7 @@ from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array import TracedArray, as_operand, recording_of, result, wrap
 from numba_ad.tracing.array_conditions import ConditionArray, condition_mask
 from numba_ad.tracing.numpy_protocol import FUNCTIONS, ONE_OP_FUNCTIONS, SELECT_UFUNCS
+from numba_ad.tracing.object_code import OBJECT_CODE, refuse
 from numba_ad.tracing.scalar import Condition, Traced, select
 
 if TYPE_CHECKING:
@@ -245,6 +246,8 @@ def _scalar_array_function(self, func, types, args, kwargs):
         if out is not NotImplemented:
             return out
     if all(issubclass(t, (Traced, Condition)) for t in types):
+        if func not in FUNCTIONS and func not in OBJECT_CODE:
+            raise refuse(func)  # the allow-list of arrays holds for scalars too
         return func._implementation(*args, **kwargs)
     return NotImplemented  # let a TracedArray among the arguments handle it
 
