@@ -82,6 +82,9 @@ class Tape(BatchMethods, SparseMethods):
         self._derived = {}  # the Jacobian pattern, Hessian plans, primitives used, np.eye(n)
         self._on_device = {}  # ("cuda", GPU id) -> the arrays copied there by device="cuda" (api/batch.py)
         self.optimize_report = None  # set on tapes made by optimize(): what it removed
+        # set by trace: how f's arguments map to x and p (api/structure.py Signature), and the
+        # structure of what it returned (Output); None for tapes made from arrays
+        self.signature = self.output = None
         self._entries = {}  # driver -> its compiled entry point for this tape's argument types
 
     @classmethod
@@ -117,7 +120,8 @@ class Tape(BatchMethods, SparseMethods):
         points stay behind and are made again on first use."""
         used = user.primitives_used(self.arrays.op, self.arrays.c)
         contents = to_contents(self.arrays, self.scalar_output)
-        return _unpickled, (contents, self._guard_info, self.optimize_report, user.definitions(used))
+        structure = (self.signature, self.output)
+        return _unpickled, (contents, self._guard_info, self.optimize_report, user.definitions(used), structure)
 
     # -- sizes ----------------------------------------------------------------------------
     n_inputs = property(lambda self: self.arrays.inputs.shape[0], doc="n, the length of x")
@@ -151,6 +155,7 @@ class Tape(BatchMethods, SparseMethods):
             )
         tape = Tape(arrays, self.scalar_output, guard_info)
         tape.optimize_report = report
+        tape.signature, tape.output = self.signature, self.output
         return tape
 
     def compile(self, straight_line: bool | None = None, nest: bool | None = None) -> CompiledTape:
@@ -533,11 +538,12 @@ class Tape(BatchMethods, SparseMethods):
         return buffer
 
 
-def _unpickled(contents, guard_info, optimize_report, primitives) -> Tape:
+def _unpickled(contents, guard_info, optimize_report, primitives, structure=(None, None)) -> Tape:
     user.ensure_registered(primitives)  # before from_contents maps primitive names to indices
     arrays, scalar_output = from_contents(contents, "unpickled numba_ad.Tape")
     tape = Tape(arrays, scalar_output, guard_info)
     tape.optimize_report = optimize_report
+    tape.signature, tape.output = structure
     return tape
 
 

@@ -5,7 +5,8 @@ function.Function, which caches one tape per branch of f."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -13,6 +14,8 @@ from numpy.typing import ArrayLike
 
 from numba_ad.api.function_cache import BranchPolicy, Function
 from numba_ad.api.record import trace
+from numba_ad.api.requests import cotangents, main_weights
+from numba_ad.api.structure import Output, derivative_tree, describe, output_tree
 from numba_ad.api.tape import Tape
 from numba_ad.dual.scalar import PY_FUNCTIONS, Dual
 from numba_ad.ops.table import DEFS, Op
@@ -22,19 +25,18 @@ from numba_ad.tracing.trace import output_slots
 
 
 class Transformed:
-    """A transformation of f (its gradient, value and gradient, Jacobian) served by an
+    """A transformation of f (its gradient, value and gradient, Jacobian, Hessian) served by an
     :class:`~numba_ad.Function`: the tapes are cached per branch and replayed.
 
-    Called as ``g(x)`` or ``g(x, p)``. ``g.stats()`` and ``g.function`` show the cache.
+    Called with f's arguments, ``g(*args)``. ``g.stats()`` and ``g.function`` show the cache.
     """
 
-    def __init__(self, function: Function, method: str, args: tuple = (), pick: int | None = None) -> None:
+    def __init__(self, function: Function, method: str, **options: Any) -> None:
         self.function = function
-        self._method, self._args, self._pick = method, args, pick
+        self._method, self._options = method, options
 
-    def __call__(self, x: ArrayLike, *params: ArrayLike) -> Any:
-        result = self.function._run(self._method, x, params, *self._args)
-        return result if self._pick is None else result[self._pick]
+    def __call__(self, *args: Any, **options: Any) -> Any:
+        return getattr(self.function, self._method)(*args, **self._options, **options)
 
     def stats(self) -> dict[str, int]:
         """The cache's counts: see Function.stats."""
@@ -44,77 +46,181 @@ class Transformed:
     n_traces = property(lambda self: self.function.n_traces, doc="times f was traced")
 
 
-def grad(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
-    """A function x -> gradient (n,) of scalar f at x; tapes cached per branch (see function)."""
-    return Transformed(Function(f, max_tapes, on_branch_change), "_value_and_gradient", pick=1)
+def _function(f, argnums, has_aux, max_tapes, on_branch_change) -> Function:
+    return Function(f, max_tapes, on_branch_change, argnums=argnums, has_aux=has_aux)
 
 
-def value_and_grad(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
-    """A function x -> (f(x), gradient (n,)); tapes cached per branch (see function)."""
-    return Transformed(Function(f, max_tapes, on_branch_change), "_value_and_gradient")
+def grad(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
+    max_tapes: int = 64,
+    on_branch_change: BranchPolicy = "retrace",
+) -> Transformed:
+    """A function ``*args -> gradient`` of scalar f, JAX's signature: the gradient is shaped like
+    ``args[argnums]`` (a tuple of them for a tuple argnums); with ``has_aux``, f returns
+    ``(value, aux)`` and the result is ``(gradient, aux)``. The other arguments' floating leaves
+    are parameters (a new value replays), their other leaves static (a new value retraces).
+    Tapes are cached per branch (see :func:`function`)."""
+    return Transformed(_function(f, argnums, has_aux, max_tapes, on_branch_change), "gradient")
+
+
+def value_and_grad(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
+    max_tapes: int = 64,
+    on_branch_change: BranchPolicy = "retrace",
+) -> Transformed:
+    """A function ``*args -> (f(*args), gradient)``, as :func:`grad`; ``((value, aux), gradient)``
+    with has_aux, as JAX's value_and_grad."""
+    return Transformed(_function(f, argnums, has_aux, max_tapes, on_branch_change), "value_and_gradient")
 
 
 def jacobian(
     f: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
     mode: Literal["auto", "forward", "reverse"] = "auto",
     max_tapes: int = 64,
     on_branch_change: BranchPolicy = "retrace",
 ) -> Transformed:
-    """A function x -> Jacobian (m, n) of f ((n,) for scalar f); tapes cached per branch."""
+    """A function ``*args -> Jacobian`` of f, nested as JAX's jacfwd/jacrev nest it: for each leaf
+    of f's output, for each leaf of ``args[argnums]``, an array of shape out.shape + in.shape
+    ((m, n) for a vector f of a vector x; (n,) for a scalar f). mode: "forward" (one tangent
+    sweep per input), "reverse" (one adjoint sweep per output) or "auto" (fewer sweeps)."""
+    if isinstance(argnums, str):  # the form before argnums: jacobian(f, "forward")
+        warnings.warn(
+            "ad.jacobian(f, mode) is deprecated: the second argument is argnums, as in JAX; "
+            "write ad.jacobian(f, mode=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        argnums, mode = 0, argnums
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
-    return Transformed(Function(f, max_tapes, on_branch_change), "_jacobian", (mode,))
+    return Transformed(_function(f, argnums, has_aux, max_tapes, on_branch_change), "jacobian", mode=mode)
 
 
-class _Weighted(Transformed):
-    """A second-order transformation: called as g(x, *params, weights=None), or with a
-    direction, g(x, v, *params, weights=None)."""
-
-    def __call__(self, x: ArrayLike, *args: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
-        if self._method == "_hvp":
-            if not args:
-                raise TypeError("hvp(f) is called as hvp(f)(x, v) or hvp(f)(x, v, params): v is missing")
-            v, params = args[0], args[1:]
-            return self.function._run("_hvp", x, params, v, weights)
-        return self.function._run(self._method, x, args, weights)
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, **options: Any) -> Transformed:
+    """JAX's jacfwd: :func:`jacobian` with mode="forward"."""
+    return jacobian(f, argnums, has_aux, mode="forward", **options)
 
 
-def hessian(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
-    """A function x -> Hessian (n, n) of scalar f at x; tapes cached per branch.
-
-    Called as ``h(x)``, ``h(x, params)``; for f with m outputs, ``h(x, weights=w)`` gives the
-    Hessian of sum_i w_i f_i (w of shape (m,)), as for Tape.hessian.
-    """
-    return _Weighted(Function(f, max_tapes, on_branch_change), "_hessian")
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, **options: Any) -> Transformed:
+    """JAX's jacrev: :func:`jacobian` with mode="reverse"."""
+    return jacobian(f, argnums, has_aux, mode="reverse", **options)
 
 
-def hvp(f: Callable, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
-    """A function (x, v) -> H(x) v ((n,) for v (n,), (n, K) for v (n, K)); tapes cached per branch.
+def hessian(
+    f: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
+    max_tapes: int = 64,
+    on_branch_change: BranchPolicy = "retrace",
+) -> Transformed:
+    """A function ``*args -> Hessian`` of scalar f, nested as JAX's hessian: for each leaf a of
+    ``args[argnums]``, for each leaf b, shape a.shape + b.shape ((n, n) for a vector x). For f
+    with m outputs, ``h(*args, weights=w)`` gives the Hessian of sum_i w_i f_i (w of shape (m,)),
+    as for Tape.hessian. Tapes are cached per branch."""
+    return Transformed(_function(f, argnums, has_aux, max_tapes, on_branch_change), "hessian")
 
-    Called as ``hv(x, v)``, ``hv(x, v, params)``, with ``weights=w`` for f with m outputs.
-    """
-    return _Weighted(Function(f, max_tapes, on_branch_change), "_hvp")
+
+def hvp(f: Callable, *, max_tapes: int = 64, on_branch_change: BranchPolicy = "retrace") -> Transformed:
+    """A function ``(x, v, *rest) -> H(x) v``, shaped like x (or (n, K) for a vector x and v of
+    shape (n, K)); ``weights=w`` for f with m outputs. Tapes are cached per branch."""
+    return Transformed(Function(f, max_tapes, on_branch_change), "hvp")
+
+
+def _legacy(name: str, form: str) -> None:
+    warnings.warn(
+        f"ad.{name}(f, x, ..., params=) and an array as primals are deprecated and will be removed in "
+        f"the next release: write {form}, as in JAX",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def jvp(
-    f: Callable, x: ArrayLike, v: ArrayLike, params: ArrayLike | None = None
-) -> tuple[float | np.ndarray, float | np.ndarray]:
-    """(f(x), J(x) v), JAX style."""
-    tape = trace(f, x, params)
-    return tape.eval(x, params), tape.jvp(x, v, params)
+    f: Callable,
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    params: ArrayLike | None = None,
+    *,
+    has_aux: bool = False,
+) -> tuple:
+    """JAX's jvp: ``(f(*primals), J tangents)``, each shaped like f's output; ``(out, tangent, aux)``
+    with has_aux. primals and tangents are tuples (or lists) of f's arguments and of tangents
+    of the same structure. f is recorded at primals on each call (use :func:`function` for
+    repeated calls).
+
+    Deprecated form: ``jvp(f, x, v, params=None)`` with x an array."""
+    if isinstance(primals, np.ndarray) or params is not None:
+        _legacy("jvp", "ad.jvp(f, (x, p), (v, zeros_like(p))) or ad.function(f).jvp(x, v, p)")
+        tape = trace(f, primals, params=params)
+        return tape.eval(primals, params), tape.jvp(primals, tangents, params)
+    primals, tangents = _primals(primals, "primals"), _primals(tangents, "tangents")
+    if len(tangents) != len(primals):
+        raise ValueError(f"jvp got {len(primals)} primals and {len(tangents)} tangents; give one tangent per primal")
+    fn = Function(f, argnums=tuple(range(len(primals))), has_aux=has_aux)
+    tape = fn.tape_at(*primals)
+    signature, x, p = describe(primals, fn.argnums)
+    output = tape.output
+    v = signature.flatten_like(tuple(tangents), "tangents")
+    out = output_tree(output, np.atleast_1d(tape.eval(x, p)), signature.value_dtype)
+    t = np.atleast_1d(tape.jvp(x, v, p))[: output.n_main]
+    tangent = output_tree(Output(output.main, None, output.n_main), t, signature.value_dtype)
+    return (out[0], tangent, out[1]) if has_aux else (out, tangent)
 
 
-def vjp(
-    f: Callable, x: ArrayLike, params: ArrayLike | None = None
-) -> tuple[float | np.ndarray, Callable[[ArrayLike], np.ndarray]]:
-    """(f(x), pullback) with pullback(w) = J(x)^T w, JAX style."""
-    tape = trace(f, x, params)
-    x = np.array(x, dtype=np.float64)  # the pullback keeps its own copy of the point
+def vjp(f: Callable, *primals: Any, params: ArrayLike | None = None, has_aux: bool = False) -> tuple:
+    """JAX's vjp: ``(f(*primals), pullback)``; ``pullback(cotangent)`` returns a tuple with one
+    cotangent per primal, each shaped like it, for a cotangent shaped like f's output;
+    ``(out, pullback, aux)`` with has_aux. f is recorded at primals on each call.
 
-    def pullback(w: ArrayLike) -> np.ndarray:
-        return tape.vjp(x, w, params)
+    Deprecated form: ``vjp(f, x, params=p)``, whose pullback returns an array."""
+    if params is not None:
+        _legacy("vjp", "ad.vjp(f, x, p)")
+        (x0,) = primals
+        tape = trace(f, x0, params=params)
+        x0 = np.array(x0, dtype=np.float64)
 
-    return tape.eval(x, params), pullback
+        def legacy_pullback(w: ArrayLike) -> np.ndarray:
+            return tape.vjp(x0, w, params)
+
+        return tape.eval(x0, params), legacy_pullback
+    if not primals:
+        raise TypeError("vjp(f, *primals) needs f's arguments; got none")
+    fn = Function(f, argnums=tuple(range(len(primals))), has_aux=has_aux)
+    tape = fn.tape_at(*primals)
+    signature, x, p = describe(primals, fn.argnums)
+    x, p = x.copy(), None if p is None else p.copy()  # the pullback keeps the point as it is now
+    output = tape.output
+    out = output_tree(output, np.atleast_1d(tape.eval(x, p)), signature.value_dtype)
+
+    def pullback(cotangent: Any) -> tuple:
+        W, batched = cotangents(cotangent, output)
+        if batched:
+            raise ValueError("the pullback takes one cotangent shaped like f's output")
+        if output.aux is not None:
+            W = main_weights(np.atleast_1d(W), tape, output)  # zeros for the aux outputs
+        g = tape.vjp(x, W, p)
+        return derivative_tree(signature, np.atleast_1d(g))
+
+    return (out[0], pullback, out[1]) if has_aux else (out, pullback)
+
+
+def _primals(values: Any, name: str) -> tuple:
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(
+            f"{name} must be a tuple or list of f's arguments, as in JAX (ad.jvp(f, (x,), (v,))); "
+            f"got a {type(values).__name__}"
+        )
+    return tuple(values)
 
 
 class Recorder:

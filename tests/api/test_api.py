@@ -193,11 +193,12 @@ def test_function_wrappers():
     np.testing.assert_allclose(grad, rosen_gradient(X1), rtol=1e-13)
     x = np.array([-0.7, 1.3, 2.2])
     np.testing.assert_allclose(ad.jacobian(vector_f)(x), vector_jacobian(x), rtol=1e-14)
-    y, y_dot = ad.jvp(vector_f, x, np.array([1.0, 0.0, 0.0]))
+    y, y_dot = ad.jvp(vector_f, (x,), (np.array([1.0, 0.0, 0.0]),))
     np.testing.assert_allclose(y, vector_f(x), rtol=1e-15)
     np.testing.assert_allclose(y_dot, vector_jacobian(x)[:, 0], rtol=1e-14)
     y, pullback = ad.vjp(vector_f, x)
-    np.testing.assert_allclose(pullback(np.array([0.0, 1.0])), vector_jacobian(x)[1], rtol=1e-14)
+    (x_bar,) = pullback(np.array([0.0, 1.0]))
+    np.testing.assert_allclose(x_bar, vector_jacobian(x)[1], rtol=1e-14)
     # a new input length traces again
     assert g(np.ones(3)).shape == (3,) and g.n_traces == 2
 

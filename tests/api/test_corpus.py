@@ -309,16 +309,18 @@ def test_function_wrappers_agree_with_tape_methods(case):
             rtol=1e-14,
         )
 
-    y, ydot = ad.jvp(case.f, x1, pts.v, **kw1)
+    zero_tangents = tuple(np.zeros_like(p) for p in extra1)  # parameters do not move
+    y, ydot = ad.jvp(case.f, (x1, *extra1), (pts.v, *zero_tangents))
     assert_tight(y, tape.eval(x1, **kw1), f"{case.name}: ad.jvp value", rtol=1e-14)
     assert_tight(ydot, tape.jvp(x1, pts.v, **kw1), f"{case.name}: ad.jvp tangent", rtol=1e-14)
 
     x_mut = x1.copy()
-    y, pullback = ad.vjp(case.f, x_mut, **kw1)
+    y, pullback = ad.vjp(case.f, x_mut, *extra1)
     x_mut[:] = x2  # the pullback keeps its own copy of the point
     w = float(pts.w[0]) if case.m is None else pts.w
     assert_tight(y, tape.eval(x1, **kw1), f"{case.name}: ad.vjp value", rtol=1e-14)
-    assert_tight(pullback(w), tape.vjp(x1, w, **kw1), f"{case.name}: ad.vjp pullback", rtol=1e-14)
+    x_bar = pullback(w)[0]  # JAX's form: one cotangent per primal
+    assert_tight(x_bar, tape.vjp(x1, w, **kw1), f"{case.name}: ad.vjp pullback", rtol=1e-14)
 
     if case.m is None:
         g = ad.grad(case.f)

@@ -69,7 +69,6 @@ def test_integer_points_are_accepted_as_floats(tape):
         (lambda x: "text", "real numbers"),
         (lambda x: x[0] > 1.0, "comparison"),
         (lambda x: [], "empty"),
-        (lambda x: np.ones((2, 2)) * x[0], r"shape \(2, 2\)"),
         (lambda x: x[0] + "s", "str"),
     ],
 )
@@ -79,10 +78,10 @@ def test_bad_functions_fail_while_tracing(bad, pattern):
 
 
 def test_bad_start_points():
-    with pytest.raises(ValueError, match="1-D"):
-        ad.trace(lambda x: x[0], np.ones((2, 2)))
-    with pytest.raises(ValueError, match="atleast_1d"):
-        ad.trace(lambda x: x, 1.0)
+    with pytest.raises(TypeError, match="complex"):
+        ad.trace(lambda x: x[0], np.ones(2, dtype=complex))
+    with pytest.raises(TypeError, match="boolean"):
+        ad.trace(lambda x: x[0], np.ones(2, dtype=bool))
     with pytest.raises(TypeError, match="real numbers"):
         ad.trace(lambda x: x[0], ["a"])
     with pytest.raises(TypeError, match="real number"):

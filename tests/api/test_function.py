@@ -119,9 +119,9 @@ def test_bad_calls():
     with pytest.raises(TypeError, match="callable"):
         ad.function(3.0)
     fn = ad.function(sign_times)
-    with pytest.raises(ValueError, match="1-D"):
-        fn(np.ones((2, 2)))
-    with pytest.raises(TypeError, match="arguments"):
+    with pytest.raises(TypeError, match="complex"):
+        fn(np.ones(2, dtype=complex))
+    with pytest.raises(TypeError, match="3 were given"):  # f's own error, from its first call
         fn(POS, POS, POS)
     with pytest.raises(ValueError, match="mode"):
         ad.jacobian(sign_times, mode="sideways")

@@ -377,7 +377,7 @@ def test_jacobian_of_a_vector_kernel(kernel):
     tape = ad.trace(kernel, x0)
     np.testing.assert_allclose(tape.eval(x1), np.asarray(kernel(x1)), rtol=1e-15)
     for mode in ("forward", "reverse"):
-        np.testing.assert_allclose(ad.jacobian(kernel, mode)(x1), _expected_jacobian(x1), rtol=1e-14)
+        np.testing.assert_allclose(ad.jacobian(kernel, mode=mode)(x1), _expected_jacobian(x1), rtol=1e-14)
     check_grads(traceable(kernel), x0)
 
 
