@@ -12,12 +12,14 @@ scalar ops as before. Converting to a NumPy object array of Traced (``to_objects
 fallback for NumPy code with no bulk version.
 """
 
+import sys
+
 import numpy as np
 
 from numba_ad.tape.arrays import INDEX_DTYPE
 from numba_ad.tracing import array_ops as ao
 from numba_ad.tracing.array_conditions import ConditionArray
-from numba_ad.tracing.scalar import Condition, Traced, _number, traced_operands
+from numba_ad.tracing.scalar import STORE_MESSAGE, Condition, Traced, _array_store_at, _number, traced_operands
 
 
 def recording_of(values):
@@ -241,6 +243,9 @@ class TracedArray:
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and np.dtype(dtype) != object:
+            store = _array_store_at(sys._getframe(1))
+            if store is not None:  # g[1:] = traced into a float array
+                raise TypeError(STORE_MESSAGE.format(store=store))
             raise TypeError(
                 f"cannot convert traced values to {np.dtype(dtype)} while tracing; keep "
                 "them in NumPy operations, which record ops"

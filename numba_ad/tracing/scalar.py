@@ -11,6 +11,7 @@ Comparisons return a ``Comparison``; only when Python asks for its truth (``if``
 Constants never become ops except as operands: ``2 * 3`` stays Python arithmetic.
 """
 
+import dis
 import math
 import os
 import sys
@@ -371,6 +372,26 @@ def select(cond, a, b):
     return _binary(_ADD, _binary(int(Op.IF_TRUE), mask, a), _binary(int(Op.IF_FALSE), mask, b))
 
 
+# NumPy converts a value stored into a float array with float(); the Python frame running at
+# that moment is the store itself (`g[i] = t`: STORE_SUBSCR, STORE_SLICE from 3.12)
+_STORE_OPCODES = frozenset(dis.opmap[name] for name in ("STORE_SUBSCR", "STORE_SLICE") if name in dis.opmap)
+
+
+STORE_MESSAGE = (
+    "storing a traced value into a NumPy float array ({store}): the array holds numbers, not "
+    "recorded values. Make the array traced: g = np.zeros_like(x) when it has x's shape (stores "
+    "into it record), or g = np.zeros(n, dtype=object); or build a list and return np.array(values)"
+)
+
+
+def _array_store_at(frame):
+    """'`file:line`' when `frame` is executing a subscript store, else None."""
+    code = frame.f_code.co_code
+    if 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] in _STORE_OPCODES:
+        return f"a subscript store at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+    return None
+
+
 def _not_a_float(what, hint):
     return TypeError(
         f"{what} of a traced value: numba_ad records operations on traced values and cannot turn "
@@ -519,6 +540,9 @@ class Traced:
         return bool(Comparison(self, 0.0, "!="))
 
     def __float__(self):
+        store = _array_store_at(sys._getframe(1))
+        if store is not None:
+            raise TypeError(STORE_MESSAGE.format(store=store))
         raise _not_a_float("float()", _MATH_HINT)
 
     def __int__(self):
