@@ -109,6 +109,8 @@ class _Gradient(Request):
     def finish(self, result, signature, output):
         y, g = result
         grad = derivative_tree(signature, g)
+        if not self.with_value and output.aux is None:
+            return grad
         value = output_tree(output, np.atleast_1d(y), signature.value_dtype)
         if self.with_value:
             return value, grad  # ((value, aux), grad) with has_aux, as JAX's value_and_grad

@@ -34,9 +34,12 @@ class Transformed:
     def __init__(self, function: Function, method: str, **options: Any) -> None:
         self.function = function
         self._method, self._options = method, options
+        self._bound = getattr(function, method)  # the call path of optimisation loops: no lookups
 
     def __call__(self, *args: Any, **options: Any) -> Any:
-        return getattr(self.function, self._method)(*args, **self._options, **options)
+        if options or self._options:
+            return self._bound(*args, **self._options, **options)
+        return self._bound(*args)
 
     def stats(self) -> dict[str, int]:
         """The cache's counts: see Function.stats."""
