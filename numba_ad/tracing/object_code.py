@@ -32,8 +32,6 @@ OBJECT_CODE = frozenset(
 
 # what to write instead, for the refused functions users reach for most
 _HINTS = {
-    "round": "np.floor, np.ceil or np.trunc are traced (their derivative is zero)",
-    "around": "np.floor, np.ceil or np.trunc are traced (their derivative is zero)",
     "interp": "a piecewise-linear interpolant written with ad.where or np.where on the traced values",
     "isclose": "compare with np.abs(a - b) <= tol (a traced comparison, recorded as a guard)",
     "allclose": "compare with np.all(np.abs(a - b) <= tol) (traced comparisons, recorded as guards)",

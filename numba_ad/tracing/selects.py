@@ -232,10 +232,49 @@ def heaviside(x: Operand, h0: Operand) -> Result:
 
 SELECT_UFUNCS.update({np.fmax: fmax, np.fmin: fmin, np.heaviside: heaviside})
 
+
+def _rint(x: Operand) -> Result:
+    """NumPy's rint (round half to even) from floor and masks, bit for bit: d = x - floor(x) is
+    exact, so the halves are found exactly (floor(x + 0.5) rounds 0.49999999999999994 up);
+    NaN and inf pass through floor; a zero result takes x's sign, as rint's does."""
+    r = np.floor(x)
+    d = x - r
+    odd = r - 2.0 * np.floor(r * 0.5)  # 1.0 for odd r, exactly (r is an integer)
+    rounded = r + where(np.greater(d, 0.5), 1.0, where(np.equal(d, 0.5), odd, 0.0))
+    return where(np.equal(rounded, 0.0), x * 0.0, rounded)
+
+
+def round_(x: Operand, decimals: int = 0, out: Any = None) -> Result:
+    """np.round / np.around as NumPy computes it (x * 10**decimals rounded half to even, divided
+    back; negative decimals divide first), from floor and masks: derivative zero, and a replay
+    that crosses a rounding boundary recomputes the choice (masks, not guards)."""
+    if out is not None:
+        raise TypeError("np.round(out=) of traced values is not supported: it cannot write into an array")
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TypeError(f"np.round of traced values takes an integer decimals; got {decimals!r}")
+    decimals = int(decimals)
+    if decimals == 0:
+        return _rint(x)
+    if decimals > 0:
+        f = 10.0**decimals
+        return _rint(x * f) / f
+    f = 10.0**-decimals
+    return _rint(x / f) * f
+
+
+def angle(z: Operand, deg: bool = False) -> Result:
+    """np.angle of real input, as NumPy computes it: arctan2(0, z) (pi below zero and at -0.0, 0
+    above, NaN at NaN), times 180/pi for deg=True; complex input never reaches a trace."""
+    a = np.arctan2(0.0, z)
+    return a * (180 / np.pi) if deg else a
+
+
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
 # functions that are one op (np.sinc) record it, the rest run NumPy's own code as before (no
 # other function changes meaning).
-_SELECTS = {np.where: where, np.clip: clip, np.nan_to_num: nan_to_num}
+_SELECTS = {np.where: where, np.clip: clip, np.nan_to_num: nan_to_num, np.round: round_, np.angle: angle}
+if hasattr(np, "around"):
+    _SELECTS[np.around] = round_
 FUNCTIONS.update(_SELECTS)
 _SCALAR_FUNCTIONS = {**_SELECTS, **ONE_OP_FUNCTIONS}
 
@@ -272,3 +311,4 @@ def _condition_astype(self, dtype, copy=True):
 
 ConditionArray.astype = _condition_astype
 TracedArray.clip = lambda self, lo=None, hi=None, **kwargs: clip(self, lo, hi, **kwargs)
+TracedArray.round = lambda self, decimals=0, out=None: round_(self, decimals, out)

@@ -119,3 +119,51 @@ def test_what_numpy_refuses_for_a_float_is_refused():
 def test_unsupported_ufuncs_are_named_with_the_new_ones_listed():
     with pytest.raises(TypeError, match=r"np.fmod is not supported on traced values; supported ufuncs: .*fmax"):
         ad.trace(lambda x: np.sum(np.fmod(x, 0.5)), X0)
+
+
+# -- np.round / np.around / ndarray.round and np.angle (issue 18 item 5) ------------------------
+_ROUNDING_POINTS = np.concatenate(
+    [
+        np.random.default_rng(18).normal(size=40) * 10,
+        np.arange(-5.0, 5.5, 0.5),  # every half: ties go to the even neighbour
+        [0.49999999999999994, -0.49999999999999994, -0.0, 0.0, -0.4, 2.0**53 + 1.0, 1e300],
+        [np.nan, np.inf, -np.inf],
+    ]
+)
+
+
+def _same_bits(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return bool(np.all((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))))
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 3, -1])
+def test_round_is_numpys_bit_for_bit_at_the_recording_and_at_a_replay(decimals):
+    x = _ROUNDING_POINTS
+    tape = ad.trace(lambda x: np.round(x, decimals), x)
+    assert _same_bits(tape.eval(x), np.round(x, decimals))
+    moved = x[::-1] + 0.25  # other points: other halves, other choices
+    assert _same_bits(tape.eval(moved), np.round(moved, decimals))
+    finite = x[np.isfinite(x)]
+    np.testing.assert_array_equal(ad.grad(lambda x: np.sum(np.round(x, decimals)))(finite), np.zeros(finite.size))
+
+
+def test_round_forms_and_their_derivatives():
+    x = np.array([2.5, -1.26, 0.74])
+    f = lambda x: np.sum(np.around(x, 1) * x) + x.round()[0] * x[1] + np.round(x[2])  # noqa: E731
+    np.testing.assert_allclose(ad.grad(f)(x), [np.around(x[0], 1) + 0.0, np.around(x[1], 1) + 2.0, np.around(x[2], 1)])
+    tape = ad.trace(f, x)
+    other = np.array([3.5, 0.05, -0.5])
+    assert tape.eval(other) == pytest.approx(f(other), rel=1e-15)
+    with pytest.raises(TypeError, match="integer decimals"):
+        ad.trace(lambda x: np.sum(np.round(x, 1.5)), x)
+    with pytest.raises(TypeError, match="out="):
+        ad.trace(lambda x: np.sum(np.round(x, out=np.empty(3))), x)
+
+
+def test_angle_of_real_input():
+    x = np.array([1.5, -2.0, 0.0, -0.0, np.nan])
+    tape = ad.trace(lambda x: np.angle(x) + np.angle(x, deg=True) + np.angle(x[1]), x)
+    for point in (x, -x):
+        assert _same_bits(tape.eval(point), np.angle(point) + np.angle(point, deg=True) + np.angle(point[1]))
+    np.testing.assert_array_equal(ad.grad(lambda x: np.sum(np.angle(x) * x))(x[:2]), np.angle(x[:2]))

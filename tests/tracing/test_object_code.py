@@ -114,12 +114,10 @@ def test_every_allowed_function_has_a_case(monkeypatch):
 @pytest.mark.parametrize(
     "f, name, hint",
     [
-        (lambda x: np.sum(np.round(x, 1) * x), "np.round", "np.floor"),
         (lambda x: np.interp(0.5, [0.0, 1.0], x[:2]), "np.interp", "piecewise-linear"),
         (lambda x: x[0] * float(np.allclose(x, x)), "np.allclose", "np.abs"),
         (lambda x: np.sum(np.gradient(x) ** 2), "np.gradient", "differences of slices"),
         (lambda x: np.sum(np.cov(x.reshape(2, 3))), "np.cov", ""),
-        (lambda x: np.sum(np.angle(x)), "np.angle", ""),
         (lambda x: np.linalg.det(x[:4].reshape(2, 2)), "np.linalg.det", ""),
         (lambda x: np.sum(np.histogram(x, bins=3)[0]) * x[0], "np.histogram", ""),
     ],
@@ -130,8 +128,8 @@ def test_other_functions_are_refused_by_name(f, name, hint):
 
 
 def test_the_allow_list_holds_for_traced_scalars():
-    with pytest.raises(TypeError, match=r"^np.round is not supported on traced values"):
-        ad.trace(lambda x: np.round(x[0], 1) * x[1], X0)
+    with pytest.raises(TypeError, match=r"^np.interp is not supported on traced values"):
+        ad.trace(lambda x: np.interp(x[0], [0.0, 1.0], [1.0, 2.0]) * x[1], X0)
     f = lambda x: np.median(x[0]) + np.sum(x[1]) * np.nan_to_num(x[2])  # noqa: E731
     tape = ad.trace(f, X0)
     np.testing.assert_allclose(tape.eval(X1), f(X1), rtol=1e-14)
