@@ -440,11 +440,42 @@ def _with_sequence(op, traced, other, reflected):
     return ufunc(array, traced) if reflected else ufunc(traced, array)
 
 
+class _TracedDtype:
+    """What ``.dtype`` of a traced scalar is: float64 for NumPy (``np.dtype(t.dtype)``, a
+    ``dtype=`` argument, comparisons), and a ``.type`` that keeps a traced value traced: NumPy's
+    own code for np.mean/np.var of a scalar ends in ``ret.dtype.type(ret / n)``, which
+    np.float64 would refuse (it calls float())."""
+
+    dtype = _FLOAT64 = np.dtype(np.float64)
+    kind, char, name, itemsize, str = "f", "d", "float64", 8, "<f8"
+
+    @staticmethod
+    def type(value=0.0):
+        return value if type(value) is Traced else np.float64(value)
+
+    def __eq__(self, other):
+        try:
+            return np.dtype(other) == self._FLOAT64
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self._FLOAT64)
+
+    def __repr__(self):
+        return "dtype('float64')"
+
+
+_TRACED_DTYPE = _TracedDtype()
+
+
 class Traced:
     """A scalar recorded on a tape: its slot, and its value at the recording point."""
 
     __slots__ = ("_rec", "slot", "value")
     __array_priority__ = 1000  # NumPy scalars and arrays defer to our operators
+    # what NumPy's code asks of a scalar (np.var, np.linalg.norm(ord=3) read .dtype)
+    dtype, shape, ndim, size = _TRACED_DTYPE, (), 0, 1
 
     def __init__(self, rec, slot, value):
         self._rec = rec

@@ -272,11 +272,27 @@ def angle(z: Operand, deg: bool = False) -> Result:
 # NumPy functions on traced scalars and conditions: np.where and np.clip become selects, the
 # functions that are one op (np.sinc) record it, the rest run NumPy's own code as before (no
 # other function changes meaning).
+def _scalar_spread(func):
+    """np.var / np.std of one traced scalar, as NumPy computes them for one number (the mean is
+    the value, the deviation x - x: 0, NaN at inf), with derivative zero; std as |x - x|, whose
+    derivative is 0 where sqrt's at 0 would make it NaN. Other forms: NotImplemented."""
+
+    def spread(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kwargs):
+        if type(a) is not Traced or kwargs or axis is not None or dtype is not None or out is not None or keepdims:
+            return NotImplemented
+        deviation = a - a
+        if ddof >= 1:
+            return deviation * np.nan  # n - ddof <= 0: NumPy's 0 / 0
+        return abs(deviation) if func is np.std else deviation * deviation
+
+    return spread
+
+
 _SELECTS = {np.where: where, np.clip: clip, np.nan_to_num: nan_to_num, np.round: round_, np.angle: angle}
 if hasattr(np, "around"):
     _SELECTS[np.around] = round_
 FUNCTIONS.update(_SELECTS)
-_SCALAR_FUNCTIONS = {**_SELECTS, **ONE_OP_FUNCTIONS}
+_SCALAR_FUNCTIONS = {**_SELECTS, **ONE_OP_FUNCTIONS, np.var: _scalar_spread(np.var), np.std: _scalar_spread(np.std)}
 
 
 def _scalar_array_function(self, func, types, args, kwargs):

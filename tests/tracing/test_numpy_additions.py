@@ -167,3 +167,39 @@ def test_angle_of_real_input():
     for point in (x, -x):
         assert _same_bits(tape.eval(point), np.angle(point) + np.angle(point, deg=True) + np.angle(point[1]))
     np.testing.assert_array_equal(ad.grad(lambda x: np.sum(np.angle(x) * x))(x[:2]), np.angle(x[:2]))
+
+
+# -- what NumPy's code asks of a traced scalar: .dtype, .shape, .ndim ------------------------------
+def test_a_traced_scalar_has_numpys_scalar_attributes():
+    seen = {}
+
+    def f(x):
+        s = x[0]
+        seen.update(dtype=s.dtype, shape=s.shape, ndim=s.ndim, size=s.size)
+        assert s.dtype == np.float64 and s.dtype == np.dtype("float64") and np.dtype(s.dtype) == np.float64
+        assert s.dtype.type(s) is s and s.dtype.type(2) == 2.0
+        return s * 2.0
+
+    ad.trace(f, np.ones(2))
+    assert seen == {"dtype": np.dtype(np.float64), "shape": (), "ndim": 0, "size": 1}
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: np.var(x[0]) + x[1] * np.mean(x[0]),
+        lambda x: np.std(x[0]) * x[1] + x[0],
+        lambda x: np.linalg.norm(x, ord=3),
+        lambda x: np.linalg.norm(x[:2], ord=1.5) * x[2],
+        lambda x: np.sinc(x[0]) + np.var(x[1:]),
+    ],
+)
+def test_numpy_code_that_reads_dtype_records(f):
+    x, other = np.array([0.5, -1.5, 2.0]), np.array([1.25, 0.75, -0.5])
+    tape = ad.trace(f, x)
+    for point in (x, other):
+        assert tape.eval(point) == pytest.approx(f(point), rel=1e-14)
+        h, g = 1e-6, tape.gradient(point)
+        for k in range(3):
+            e = np.eye(3)[k] * h
+            assert g[k] == pytest.approx((f(point + e) - f(point - e)) / (2 * h), rel=1e-6, abs=1e-8)
