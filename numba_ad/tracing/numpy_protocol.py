@@ -182,8 +182,23 @@ def _scalar_like(v):
     return type(v) is Traced or isinstance(v, Condition) or _number(v) is not None
 
 
+# np.sin(x[i]) in loop-style code: a unary ufunc that is one op, on one traced scalar, records
+# it without the general dispatch below (the ufuncs of the op table with arity 1)
+_UNARY_OPS = {
+    getattr(np, name): int(op)
+    for op, d in DEFS.items()
+    if d.arity == 1
+    for name in d.numpy
+    if getattr(UFUNCS.get(getattr(np, name)), "op", None) == int(op)  # still _u(op)'s handler
+}
+
+
 def apply_ufunc(ufunc, method, inputs, kwargs):
     """The __array_ufunc__ of Traced, Condition, TracedArray and ConditionArray."""
+    if len(inputs) == 1 and not kwargs and type(inputs[0]) is Traced and method == "__call__":
+        op = _UNARY_OPS.get(ufunc)
+        if op is not None:
+            return _unary(op, inputs[0])
     if "out" in kwargs or "where" in kwargs:
         raise TypeError(f"np.{ufunc.__name__} with out= or where= is not supported on traced values")
     if ufunc is np.matmul:
