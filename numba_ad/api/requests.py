@@ -30,8 +30,6 @@ from numba_ad.api.structure import (
 class Request:
     """Base: bind returns self; subclasses define run and finish."""
 
-    needs_values = False  # finish also needs f's values (for the aux)
-
     def bind(self, signature: Signature) -> Request:
         return self
 
