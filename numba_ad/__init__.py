@@ -38,6 +38,7 @@ from numba_ad.api import (
     trace,
     value_and_grad,
     vjp,
+    vmap,
     xlogy,
 )
 from numba_ad.compile import CompiledTape, NotCompilable
@@ -94,6 +95,7 @@ __all__ = [
     "trace",
     "value_and_grad",
     "vjp",
+    "vmap",
     "where",
     "xlogy",
 ]

@@ -29,6 +29,7 @@ from numba_ad.api.transforms import (
     value_and_grad,
     vjp,
 )
+from numba_ad.api.vmap import vmap
 
 __all__ = [
     "Function",
@@ -59,5 +60,6 @@ __all__ = [
     "trace",
     "value_and_grad",
     "vjp",
+    "vmap",
     "xlogy",
 ]
