@@ -166,9 +166,14 @@ class Function:
 
     def tape_at(self, *args: Any) -> Tape:
         """The cached Tape whose branch holds the call (traced there if none does)."""
+        return self._located(args)[0]
+
+    def _located(self, args):
+        """(tape, signature, x, p) of a call: the tape whose branch holds it, and the call's flat
+        vectors, for the free functions (jvp, vjp, vmap) that go on to use both."""
         signature, x, p = self._describe(args)
         _, tape, _ = self._find(signature, args, x, p, None)
-        return tape
+        return tape, signature, x, p
 
     # -- observing the cache ----------------------------------------------------------------
     def stats(self) -> dict[str, int]:

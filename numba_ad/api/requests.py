@@ -11,6 +11,7 @@ derivative is of the first part only.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -137,8 +138,7 @@ class _Directions(Request):
         self.v, self.flat, self.batched = v, None, False
 
     def bind(self, signature):
-        bound = type(self).__new__(type(self))
-        bound.__dict__.update(self.__dict__)
+        bound = copy.copy(self)  # the request object is shared by every call of a transform
         inputs = signature.inputs
         v = self.v
         if type(v) is np.ndarray and v.ndim == 2 and type(inputs) is Leaf and inputs.shape == (signature.n_x,):

@@ -279,7 +279,7 @@ class Signature:
         float64 vector of length n_x; ValueError naming the first leaf that differs."""
         arrays: list[np.ndarray] = []
         _match(self.inputs, value, (name,), arrays)
-        return _concatenated(arrays) if arrays else np.empty(0)
+        return _concatenated(arrays)
 
 
 def describe(args: tuple, argnums: int | tuple[int, ...]) -> tuple[Signature, np.ndarray, np.ndarray | None]:

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 from numba_ad.api.function_cache import BranchPolicy, Function
 from numba_ad.api.record import trace
 from numba_ad.api.requests import cotangents, main_weights
-from numba_ad.api.structure import Output, derivative_tree, describe, output_tree
+from numba_ad.api.structure import Output, derivative_tree, output_tree
 from numba_ad.api.tape import Tape
 from numba_ad.dual.scalar import PY_FUNCTIONS, Dual
 from numba_ad.ops.table import DEFS, Op
@@ -170,8 +170,7 @@ def jvp(
     if len(tangents) != len(primals):
         raise ValueError(f"jvp got {len(primals)} primals and {len(tangents)} tangents; give one tangent per primal")
     fn = Function(f, argnums=tuple(range(len(primals))), has_aux=has_aux)
-    tape = fn.tape_at(*primals)
-    signature, x, p = describe(primals, fn.argnums)
+    tape, signature, x, p = fn._located(primals)
     output = tape.output
     v = signature.flatten_like(tuple(tangents), "tangents")
     out = output_tree(output, np.atleast_1d(tape.eval(x, p)), signature.value_dtype)
@@ -199,8 +198,7 @@ def vjp(f: Callable, *primals: Any, params: ArrayLike | None = None, has_aux: bo
     if not primals:
         raise TypeError("vjp(f, *primals) needs f's arguments; got none")
     fn = Function(f, argnums=tuple(range(len(primals))), has_aux=has_aux)
-    tape = fn.tape_at(*primals)
-    signature, x, p = describe(primals, fn.argnums)
+    tape, signature, x, p = fn._located(primals)
     x, p = x.copy(), None if p is None else p.copy()  # the pullback keeps the point as it is now
     output = tape.output
     out = output_tree(output, np.atleast_1d(tape.eval(x, p)), signature.value_dtype)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from numba_ad.api.function_cache import Function
-from numba_ad.api.structure import Leaf, describe
+from numba_ad.api.structure import Leaf
 from numba_ad.api.transforms import Transformed
 
 _BATCHED = ("__call__", "gradient", "value_and_gradient", "jacobian")
@@ -64,8 +64,7 @@ def _on_the_tape(function: Function, method: str, options: dict, X: np.ndarray, 
     """The batched answer from the first row's tape, or None when the form needs the row loop."""
     if function.argnums != 0 or function.has_aux or X.ndim < 2 and method != "__call__":
         return None
-    tape = function.tape_at(X[0], *rest)
-    signature, _, p = describe((X[0], *rest), 0)
+    tape, signature, _, p = function._located((X[0], *rest))
     output = tape.output
     if output is None or type(output.main) is not Leaf or output.aux is not None:
         return None

@@ -424,19 +424,14 @@ def _operators(op):
     anything else (arrays, TracedArray) gets NotImplemented so that its own operator runs.
 
     Loop-style code records one op per call here, so the common operands (another Traced, a
-    Python float or int) append to the recording's lists inline: what _binary does, without
-    its calls (loop-style P1 traced 1.5x faster)."""
+    Python float or int) go to Recording.push directly: what _binary does, without its operand
+    checks (loop-style P1 traced about 1.4x faster)."""
     value = _DIRECT_VALUE.get(op)
     scalar = SCALAR[op]
     compute = (lambda x, y: scalar(x, y, 0.0)) if value is None else value
 
     def record(rec, a, b, x, y):
-        slot = rec._base + len(rec.op)
-        rec.op.append(op)
-        rec.a.append(a)
-        rec.b.append(b)
-        rec.c.append(0.0)
-        return Traced(rec, slot, compute(x, y))
+        return rec.push(op, a, b, 0.0, compute(x, y))
 
     def forward(self, other):
         t = type(other)

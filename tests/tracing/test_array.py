@@ -419,8 +419,7 @@ def test_tracing_array_code_runs_no_python_per_element(monkeypatch):
         assert pushes[0] <= 4  # the constants 100.0 and 1.0, nothing per element
         assert scalars[0] <= 4  # no Traced scalar is made for an element
     assert sizes[20000] - sizes[1000] == 9 * (20000 - 1000)  # 9 ops per element: O(n), nothing else
-    # The loop form records the same ops one by one, a Traced scalar each (through push, or
-    # appended inline by the operators' fast path)
+    # The loop form records the same ops one by one, a Traced scalar each
     scalars[0] = 0
     loop_tape = ad.trace(p1_loop, np.linspace(-1.0, 1.0, 1000))
     assert scalars[0] >= 8 * 999 and loop_tape.n_ops == sizes[1000]
